@@ -1,0 +1,30 @@
+# The two commands of the README: `make demo` and `make test`. Both create .venv, install the
+# project with its test extras, and (as root on Debian) the system packages the tests need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint system-packages clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "error: Python 3.11 or newer is needed (make PYTHON=python3.11 ...)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $(STAMP)
+
+system-packages:
+	@scripts/install-system-packages
+
+demo: system-packages $(STAMP)
+	@$(BIN)/itma-assistant demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: system-packages $(STAMP) lint
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) var build *.egg-info

@@ -1,0 +1,1 @@
+"""Chat adapters: they turn platform events into Inbound and render Reply; no business rule."""

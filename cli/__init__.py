@@ -1,0 +1,2 @@
+"""The `itma-assistant` command: the composition root, the only place core, bot and
+mail_gateway meet."""

@@ -1,0 +1,187 @@
+"""Command bodies: parse nothing, decide nothing; call core and print."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from bot import console
+from cli.runtime import CommandError, make_app, operator_language, print_json
+from core import i18n
+from core.app import UnitOfWork
+from core.conversation import Engine
+from core.models import Collaborator, Officer, Organisation, OutboxMessage, RegistrationRequest
+from core.services import catalog, collaborators, requests
+from core.services.access import officer_by_email, organisation_by_code
+
+
+def db_upgrade(_args: argparse.Namespace) -> int:
+    from core import migrate  # Alembic is only needed here
+
+    app = make_app(check_schema=False)
+    migrate.upgrade(app.db)
+    print(f"database schema up to date ({app.db.engine.url.render_as_string(hide_password=True)})")
+    return 0
+
+
+def welcome(app_engine: Engine, email: str) -> str:
+    """The one screen a new user sees: who they are and what to type, with real examples."""
+    with app_engine.app.unit_of_work(readonly=True) as uow:
+        officer = officer_by_email(uow, email)
+        surname, code = welcome_examples(uow, officer)
+        return i18n.t(officer.language.value, "console.welcome", name=officer.display_name,
+                      organisations=", ".join(o.code for o in officer.organisations),
+                      surname=surname, code=code)
+
+
+def welcome_examples(uow: UnitOfWork, officer: Officer) -> tuple[str, str]:
+    """A surname worn by one person of the officer's organisations, and a code with seats."""
+    ids = [o.id for o in officer.organisations]
+    surname = uow.session.scalar(
+        select(Collaborator.surname).where(Collaborator.organisation_id.in_(ids))
+        .group_by(Collaborator.surname).having(func.count() == 1)
+        .order_by(Collaborator.surname).limit(1).offset(7)) or "Dupont"
+    code = next((v.training for v in catalog.upcoming_sessions(uow, officer=officer)
+                 if v.free > 0), "BOSA-101")
+    return surname, code
+
+
+def chat(args: argparse.Namespace) -> int:
+    app = make_app()
+    engine = Engine(app)
+    console.chat(engine, args.email, welcome(engine, args.email))
+    return 0
+
+
+def say(args: argparse.Namespace) -> int:
+    app = make_app()
+    print(console.say(Engine(app), args.email, " ".join(args.text), as_json=args.json))
+    return 0
+
+
+def sessions_list(args: argparse.Namespace) -> int:
+    app = make_app()
+    with app.unit_of_work(readonly=True) as uow:
+        training = catalog.training_by_code(uow, args.training) if args.training else None
+        views = catalog.upcoming_sessions(uow, training)
+    if args.json:
+        print_json([v.as_json() for v in views])
+        return 0
+    language = operator_language()
+    for v in views:
+        title = v.titles.get(language) or v.titles.get("fr") or ""
+        print(f"{v.id:>5}  {v.training:<9} {v.starts_on:%d/%m/%Y}  {v.free:>3}/{v.capacity:<3} "
+              f"free  {v.waitlisted:>2} waiting  {v.place:<32} {title}")
+    if not views:
+        print("no planned session")
+    return 0
+
+
+def import_catalog(args: argparse.Namespace) -> int:
+    app = make_app()
+    with app.unit_of_work() as uow:
+        trainings, sessions = catalog.import_catalog(uow, Path(args.file))
+    print(f"imported {trainings} trainings, {sessions} new sessions")
+    return 0
+
+
+def import_collaborators(args: argparse.Namespace) -> int:
+    app = make_app()
+
+    def progress(done: int, total: int) -> None:
+        print(f"\r  checked {done}/{total} rows", end="", file=sys.stderr, flush=True)
+
+    with app.unit_of_work() as uow:
+        count = collaborators.import_collaborators(uow, Path(args.file), progress)
+    print(("\r" if count >= 5000 else "") + f"imported {count} collaborators")
+    return 0
+
+
+def collaborators_search(args: argparse.Namespace) -> int:
+    app = make_app()
+    query = " ".join(args.query)
+    with app.unit_of_work(readonly=True) as uow:
+        ids = ([organisation_by_code(uow, args.org).id] if args.org
+               else list(uow.session.scalars(select(Organisation.id))))
+        found = collaborators.search(uow, query, ids, limit=max(1, args.limit))
+        rows = [{"id": f.collaborator.id, "surname": f.collaborator.surname,
+                 "given_names": f.collaborator.given_names,
+                 "organisation": f.collaborator.organisation.code,
+                 "department": f.collaborator.department,
+                 "birth_year": f.collaborator.birth_year,
+                 "nrn": f.collaborator.nrn_masked, "score": round(f.score, 1)} for f in found]
+    if args.json:
+        print_json(rows)
+    else:
+        for row in rows:
+            print(f"{row['score']:>5}  {row['surname']} {row['given_names']}  "
+                  f"({row['organisation']}, {row['department']}, {row['birth_year']}, "
+                  f"{row['nrn']})  #{row['id']}")
+        if not rows:
+            print(f"no one matches {query!r}")
+    return 0
+
+
+def requests_submit(args: argparse.Namespace) -> int:
+    try:
+        payload = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CommandError(f"cannot read {args.file}: {exc.strerror}") from exc
+    except json.JSONDecodeError as exc:
+        raise CommandError(f"{args.file} is not valid JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise CommandError(f"{args.file}: expected a JSON object")
+    app = make_app()
+    with app.unit_of_work() as uow:
+        request, created = requests.submit(uow, payload)
+        request_id = request.id
+    if args.json:
+        print_json({"id": request_id, "created": created})
+    else:
+        print(f"request #{request_id} " + ("stored, pending" if created else "already known"))
+    return 0
+
+
+def requests_list(args: argparse.Namespace) -> int:
+    app = make_app()
+    with app.unit_of_work(readonly=True) as uow:
+        rows = [requests.as_json(r) for r in uow.session.scalars(
+            select(RegistrationRequest).order_by(RegistrationRequest.id))]
+    if args.json:
+        print_json(rows)
+    else:
+        for r in rows:
+            person = r["person"]
+            print(f"#{r['id']:<4} {r['state']:<8} {r['organisation']:<5} {person['surname']} "
+                  f"{person['given_names']} <{person.get('email')}> {r['wants']}")
+    return 0
+
+
+def requests_show(args: argparse.Namespace) -> int:
+    app = make_app()
+    with app.unit_of_work(readonly=True) as uow:
+        row = requests.as_json(requests.get(uow, args.id))
+    print_json(row) if args.json else print(json.dumps(row, indent=2, ensure_ascii=False))
+    return 0
+
+
+def outbox_list(args: argparse.Namespace) -> int:
+    app = make_app()
+    with app.unit_of_work(readonly=True) as uow:
+        rows = [{"id": m.id, "state": str(m.state), "to": m.to_address, "subject": m.subject,
+                 "template": m.template, "message_id": m.message_id,
+                 "created_at": m.created_at.isoformat(),
+                 "sent_at": m.sent_at.isoformat() if m.sent_at else None}
+                for m in uow.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
+    if args.json:
+        print_json(rows)
+    else:
+        for r in rows:
+            print(f"#{r['id']:<5} {r['state']:<8} {r['to']:<40} {r['subject']}")
+        if not rows:
+            print("outbox empty")
+    return 0

@@ -1,0 +1,136 @@
+"""Entry point: argparse wiring; each command's body lives in a small module beside this one."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from cli import commands, demo, officers
+from cli.runtime import CommandError, run
+
+NOT_BUILT = {
+    "serve": "the HTTP, SMTP and IMAP front ends are not built yet (Slack and mail gateway issues)",
+    "outbox flush": "mail delivery is not built yet (mail gateway issue); "
+                    "`outbox list` shows what is queued",
+    "mail process": "reply-by-e-mail is not built yet (mail gateway issue)",
+    "helpdesk list": "helpdesk triage is not built yet",
+    "link url": "eID linking is not built yet (eID issue); use `officers link` meanwhile",
+    "import pdata": "the P-data validation module is not built yet; "
+                    "`import collaborators` loads a full file",
+}
+
+
+def _not_built(name: str):  # type: ignore[no-untyped-def]
+    def handler(_args: argparse.Namespace) -> int:
+        raise CommandError(f"`{name}`: {NOT_BUILT[name]}", code=3)
+    return handler
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="itma-assistant",
+        description="Enroll colleagues in federal trainings from chat, console and e-mail.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help_text: str, parent=sub):  # type: ignore[no-untyped-def]
+        return parent.add_parser(name, help=help_text, description=help_text)
+
+    def group(name: str, help_text: str) -> argparse._SubParsersAction:
+        return command(name, help_text).add_subparsers(dest="action", required=True,
+                                                       metavar="ACTION")
+
+    p = command("serve", "run every configured front end and worker")
+    p.set_defaults(func=_not_built("serve"))
+
+    p = command("demo", "fresh demo database and the console chat as the demo officer")
+    p.add_argument("--seed-only", action="store_true", help="seed ITMA_DATABASE_URL and exit")
+    p.add_argument("--json", action="store_true", help="print the seeded officers and sessions")
+    p.set_defaults(func=demo.demo)
+
+    p = command("chat", "interactive console chat as an officer")
+    p.add_argument("--as", dest="email", required=True, metavar="EMAIL")
+    p.set_defaults(func=commands.chat)
+
+    p = command("say", "one message to the assistant, one reply")
+    p.add_argument("--as", dest="email", required=True, metavar="EMAIL")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("text", nargs="+")
+    p.set_defaults(func=commands.say)
+
+    db = group("db", "database schema")
+    command("upgrade", "apply migrations", db).set_defaults(func=commands.db_upgrade)
+
+    sessions = group("sessions", "planned sessions")
+    p = command("list", "planned sessions with capacity and free seats", sessions)
+    p.add_argument("--training", metavar="CODE")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=commands.sessions_list)
+
+    imports = group("import", "bulk loads from CSV")
+    for what in ("catalog", "collaborators"):
+        p = command(what, f"load {what} from a CSV file", imports)
+        p.add_argument("file")
+        p.set_defaults(func=getattr(commands, f"import_{what}"))
+    p = command("pdata", "validate and apply a personnel data update", imports)
+    p.add_argument("--org", required=True)
+    p.add_argument("--dry-run", action="store_true")
+    p.add_argument("file")
+    p.set_defaults(func=_not_built("import pdata"))
+
+    officers.register(group("officers", "training officers and their access"), command)
+
+    collaborators = group("collaborators", "P-data")
+    p = command("search", "ranked fuzzy surname search", collaborators)
+    p.add_argument("--org", metavar="CODE")
+    p.add_argument("--limit", type=int, default=10)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("query", nargs="+")
+    p.set_defaults(func=commands.collaborators_search)
+
+    requests = group("requests", "the 'Nouvelle inscription' queue")
+    p = command("submit", "submit a registration request from a JSON file", requests)
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=commands.requests_submit)
+    p = command("list", "list requests", requests)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=commands.requests_list)
+    p = command("show", "show one request", requests)
+    p.add_argument("id", type=int)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=commands.requests_show)
+
+    outbox = group("outbox", "notifications waiting or sent")
+    p = command("list", "pending and sent notifications", outbox)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=commands.outbox_list)
+    command("flush", "deliver pending mail once", outbox).set_defaults(
+        func=_not_built("outbox flush"))
+
+    mail = group("mail", "reply-by-e-mail")
+    p = command("process", "treat one RFC 5322 message as received", mail)
+    p.add_argument("file", nargs="?")
+    p.set_defaults(func=_not_built("mail process"))
+
+    helpdesk = group("helpdesk", "helpdesk mailbox")
+    p = command("list", "triaged tickets", helpdesk)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_not_built("helpdesk list"))
+
+    link = group("link", "eID account linking")
+    p = command("url", "print the one-time link URL for a chat user", link)
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--slack", metavar="TEAM:USER")
+    target.add_argument("--teams", metavar="TENANT:OBJECTID")
+    p.set_defaults(func=_not_built("link url"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run(lambda: args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""What every command shares: the App, the operator's language, output and clean errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from logging.handlers import RotatingFileHandler
+from typing import Any
+
+from core import i18n
+from core.app import App
+from core.config import ConfigError, Settings, load_settings
+from core.db import DatabaseError
+from core.errors import DomainError
+from core.services.csvfile import ImportRejected
+from core.services.requests import InvalidRequest
+
+log = logging.getLogger("itma")
+
+
+class CommandError(Exception):
+    """A one-line failure of a command; exit code 1 unless given."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def operator_language() -> str:
+    for name in ("ITMA_LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "")[:2].lower()
+        if value in i18n.LANGUAGES:
+            return value
+    return "en"
+
+
+def setup_logging(settings: Settings) -> None:
+    """Log to $ITMA_HOME/logs/itma.log; the console only shows the one-line errors."""
+    root = logging.getLogger()
+    if any(isinstance(h, RotatingFileHandler) for h in root.handlers):
+        return
+    try:
+        (settings.home / "logs").mkdir(parents=True, exist_ok=True)
+        handler = RotatingFileHandler(settings.home / "logs" / "itma.log",
+                                      maxBytes=5_000_000, backupCount=3, encoding="utf-8")
+    except OSError:
+        return
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+def make_app(check_schema: bool = True) -> App:
+    settings = load_settings()
+    setup_logging(settings)
+    app = App(settings)
+    if check_schema:
+        app.db.check_schema()
+    return app
+
+
+def print_json(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=None, default=str))
+
+
+def run(handler: Callable[[], int | None]) -> int:
+    """Run a command; every known failure becomes one line on stderr and a non-zero exit."""
+    language = operator_language()
+    try:
+        return handler() or 0
+    except ImportRejected as exc:
+        print(f"error: {exc.message(language)}", file=sys.stderr)
+        for error in exc.errors:
+            print(f"  line {error.line}, column {error.column}: {error.reason}", file=sys.stderr)
+        return 1
+    except InvalidRequest as exc:
+        print(f"error: {exc.message(language)}", file=sys.stderr)
+        for error in exc.errors:
+            print(f"  {error.field}: {error.reason}", file=sys.stderr)
+        return 1
+    except DomainError as exc:
+        print(f"error: {exc.message(language)}", file=sys.stderr)
+        return 1
+    except (ConfigError, DatabaseError, CommandError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return getattr(exc, "code", 2) if isinstance(exc, CommandError) else 2
+    except BrokenPipeError:  # output piped into `head` and closed: not an error
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        print("", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the promise: never a traceback on the console
+        log.exception("unexpected error")
+        print(f"error: unexpected {type(exc).__name__}; details in $ITMA_HOME/logs/itma.log",
+              file=sys.stderr)
+        return 70

@@ -1,0 +1,63 @@
+"""The core's composition: settings, database and NRN vault, and the unit of work they give."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core import i18n
+from core.config import Settings, load_settings
+from core.db import Database
+from core.models import AuditEvent, Officer, OutboxMessage
+from core.nrn import NRNVault
+
+
+@dataclass
+class UnitOfWork:
+    """One transaction, plus the two side effects every change owes: audit and notification."""
+
+    session: Session
+    app: App
+
+    def audit(self, action: str, subject_type: str, subject_id: int | None,
+              officer: Officer | None = None, actor: str | None = None, **details: Any) -> None:
+        self.session.add(AuditEvent(
+            officer_id=officer.id if officer else None,
+            actor=actor or (officer.email if officer else "system"),
+            action=action, subject_type=subject_type, subject_id=subject_id, details=details))
+
+    def enqueue_mail(self, to: str, language: str, template: str,
+                     context: dict[str, Any]) -> OutboxMessage:
+        """Queue a mail in this transaction; the subject is rendered now, the body at delivery."""
+        language = i18n.language_or_default(language)
+        message = OutboxMessage(
+            channel="mail", to_address=to, language=language, template=template,
+            subject=i18n.t(language, f"mail.{template}.subject", **context),
+            context=context,
+            message_id=f"<{uuid.uuid4().hex}@{self.app.settings.mail_domain}>")
+        self.session.add(message)
+        return message
+
+
+class App:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.db = Database(settings.database_url)
+        self.vault = NRNVault(settings.secret_key)
+
+    @classmethod
+    def from_environment(cls) -> App:
+        return cls(load_settings())
+
+    @contextmanager
+    def unit_of_work(self, *, readonly: bool = False) -> Iterator[UnitOfWork]:
+        with self.db.transaction(readonly=readonly) as session:
+            yield UnitOfWork(session, self)
+
+    def close(self) -> None:
+        self.db.dispose()

@@ -1,0 +1,130 @@
+"""One configuration loader: environment first, then the TOML file named by ITMA_CONFIG.
+
+A malformed setting stops start-up with one line naming it (ConfigError), never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names it."""
+
+
+def _host_port(name: str, value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{name}: expected HOST:PORT, got {value!r}")
+    return host.strip("[]"), int(port)
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    secret_key: bytes
+    public_url: str = "https://127.0.0.1:8443"
+    mail_domain: str = "itma.localhost"
+    mail_from: str = "ITMA <noreply@itma.localhost>"
+    smtp_relay: str | None = None
+    smtp_listen: tuple[str, int] = ("127.0.0.1", 8025)
+    http_listen: tuple[str, int] = ("127.0.0.1", 8080)
+    link_listen: tuple[str, int] = ("127.0.0.1", 8443)
+    imap_url: str | None = None
+    helpdesk_imap_url: str | None = None
+    intake_secret: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def maildir(self) -> Path:
+        return self.home / "mail" / "outbox"
+
+
+_KEYS = (
+    "home", "database_url", "secret_key", "public_url", "mail_domain", "mail_from", "smtp_relay",
+    "smtp_listen", "http_listen", "link_listen", "imap_url", "helpdesk_imap_url", "intake_secret",
+    "slack_bot_token", "slack_signing_secret", "slack_app_token", "slack_api_url",
+    "teams_app_id", "teams_app_password", "teams_tenant_id", "eid_trust_dir", "eid_cert_header",
+    "trusted_proxies",
+)
+
+
+def _raw_values(env: dict[str, str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    config_file = env.get("ITMA_CONFIG")
+    if config_file:
+        try:
+            data: dict[str, Any] = tomllib.loads(Path(config_file).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"ITMA_CONFIG: cannot read {config_file}: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"ITMA_CONFIG: {config_file} is not valid TOML: {exc}") from exc
+        for key, value in data.items():
+            if key not in _KEYS:
+                raise ConfigError(f"ITMA_CONFIG: unknown key {key!r} in {config_file}")
+            values[key] = str(value)
+    for key in _KEYS:
+        env_value = env.get(f"ITMA_{key.upper()}")
+        if env_value is not None and env_value != "":
+            values[key] = env_value
+    return values
+
+
+def _secret_key(home: Path, given: str | None) -> bytes:
+    if given:
+        if len(given) < 16:
+            raise ConfigError("ITMA_SECRET_KEY: must be at least 16 characters")
+        return given.encode()
+    path = home / "secret.key"
+    try:
+        if path.exists():
+            key = path.read_text(encoding="ascii").strip()
+        else:
+            home.mkdir(parents=True, exist_ok=True)
+            key = secrets.token_hex(32)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="ascii") as handle:
+                handle.write(key + "\n")
+    except OSError as exc:
+        raise ConfigError(f"ITMA_SECRET_KEY: cannot read or create {path}: {exc.strerror}") from exc
+    if len(key) < 16:
+        raise ConfigError(f"ITMA_SECRET_KEY: {path} holds a key shorter than 16 characters")
+    return key.encode()
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    raw = _raw_values(env)
+    home = Path(raw.get("home", "./var")).expanduser().resolve()
+    database_url = raw.get("database_url") or f"sqlite:///{home / 'itma.db'}"
+    if "://" not in database_url:
+        raise ConfigError(f"ITMA_DATABASE_URL: not a SQLAlchemy URL: {database_url!r}")
+    for key in ("public_url",):
+        if key in raw and not raw[key].startswith(("http://", "https://")):
+            raise ConfigError(f"ITMA_{key.upper()}: expected an http(s):// URL")
+    known = {k: raw[k] for k in raw if k not in Settings.__dataclass_fields__}
+    return Settings(
+        home=home,
+        database_url=database_url,
+        secret_key=_secret_key(home, raw.get("secret_key")),
+        public_url=raw.get("public_url", Settings.public_url).rstrip("/"),
+        mail_domain=raw.get("mail_domain", Settings.mail_domain),
+        mail_from=raw.get("mail_from", Settings.mail_from),
+        smtp_relay=raw.get("smtp_relay"),
+        smtp_listen=_host_port("ITMA_SMTP_LISTEN", raw.get("smtp_listen", "127.0.0.1:8025")),
+        http_listen=_host_port("ITMA_HTTP_LISTEN", raw.get("http_listen", "127.0.0.1:8080")),
+        link_listen=_host_port("ITMA_LINK_LISTEN", raw.get("link_listen", "127.0.0.1:8443")),
+        imap_url=raw.get("imap_url"),
+        helpdesk_imap_url=raw.get("helpdesk_imap_url"),
+        intake_secret=raw.get("intake_secret"),
+        extra=known,
+    )

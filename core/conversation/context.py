@@ -1,0 +1,93 @@
+"""What a flow step sees: the unit of work, the officer, the language, and its stored state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from core import clock, i18n
+from core.app import UnitOfWork
+from core.conversation.types import CANCEL, CONFIRM, Choice, Reply
+from core.models import Collaborator, ConversationState, Language, Officer
+from core.services.catalog import SessionView
+
+
+@dataclass
+class Turn:
+    uow: UnitOfWork
+    officer: Officer
+    language: str
+    channel: str
+    user_ref: str
+    state: ConversationState | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def t(self, key: str, variant: str | int | None = None, /, **params: Any) -> str:
+        return i18n.t(self.language, key, variant, **params)
+
+    # Replies -------------------------------------------------------------------------------
+    def done(self, text: str) -> Reply:
+        self.clear()
+        return Reply(text, self.language)
+
+    def ask(self, flow: str, step: str, text: str) -> Reply:
+        """A free-text question (e.g. a surname); the answer comes back to `step`."""
+        self.save(flow, step, choices={}, labels={})
+        return Reply(text, self.language, actions=[CANCEL], done=False)
+
+    def choose(self, flow: str, step: str, text: str, options: list[tuple[Any, str]]) -> Reply:
+        """A numbered choice; the value behind each number is kept in the state."""
+        choices = {str(i): value for i, (value, _label) in enumerate(options, 1)}
+        labels = {str(i): label for i, (_value, label) in enumerate(options, 1)}
+        self.save(flow, step, choices=choices, labels=labels)
+        return Reply(text, self.language,
+                     choices=[Choice(str(i), label) for i, (_v, label) in enumerate(options, 1)],
+                     actions=[CANCEL], done=False)
+
+    def confirm(self, flow: str, step: str, text: str) -> Reply:
+        self.save(flow, step, choices={}, labels={})
+        return Reply(text, self.language, actions=[CONFIRM, CANCEL], done=False)
+
+    # State ---------------------------------------------------------------------------------
+    def save(self, flow: str, step: str, **data: Any) -> None:
+        self.data.update(data)
+        if self.state is None:
+            self.state = ConversationState(channel=self.channel, user_ref=self.user_ref,
+                                           flow=flow, step=step, language=Language(self.language),
+                                           data={})
+            self.uow.session.add(self.state)
+        self.state.flow, self.state.step = flow, step
+        self.state.language = Language(self.language)
+        self.state.data = dict(self.data)
+        self.state.updated_at = clock.now()
+
+    def clear(self) -> None:
+        if self.state is not None:
+            self.uow.session.delete(self.state)
+            self.state = None
+        self.data = {}
+
+    # Formatting ----------------------------------------------------------------------------
+    @staticmethod
+    def day(value: date | str) -> str:
+        day = date.fromisoformat(value) if isinstance(value, str) else value
+        return day.strftime("%d/%m/%Y")
+
+    def seats_left(self, free: int) -> str:
+        return self.t("seats.remaining", free, free=free)
+
+    def session_label(self, view: SessionView) -> str:
+        seats = (self.t("seats.full", waiting=view.waitlisted) if view.free == 0
+                 else self.t("seats.free", view.free, free=view.free))
+        return self.t("session.label", date=self.day(view.starts_on), place=view.place,
+                      seats=seats, code=view.training)
+
+    def person_label(self, person: Collaborator) -> str:
+        return self.t("person.label", person.sex, name=person.display_name,
+                      organisation=person.organisation.code,
+                      department=person.department or "-",
+                      year=person.birth_year or "?", nrn=person.nrn_masked)
+
+    def title(self, titles: dict[str, str], code: str) -> str:
+        return titles.get(self.language) or titles.get("fr") or code

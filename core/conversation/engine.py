@@ -1,0 +1,142 @@
+"""One turn of conversation: resolve the officer, continue or start a flow, all in one transaction.
+
+The pending flow lives in the database (ConversationState) so a restart, or another instance
+behind a load balancer, continues where the officer left off.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from core import clock, i18n
+from core.app import App
+from core.conversation.context import Turn
+from core.conversation.flows.add import AddFlow
+from core.conversation.flows.base import Answer, Flow
+from core.conversation.flows.enroll import EnrollFlow
+from core.conversation.flows.listings import OverviewFlow, ParticipantsFlow, ReportFlow, SeatsFlow
+from core.conversation.flows.requests import DecideFlow, RequestsFlow
+from core.conversation.flows.simple import HelpFlow, LinkFlow
+from core.conversation.flows.unenroll import UnenrollFlow
+from core.conversation.parser import Parsed, parse
+from core.conversation.types import CANCEL, CONFIRM, Choice, Inbound, Reply
+from core.errors import DomainError
+from core.models import ConversationState, Officer
+from core.services.access import officer_by_email, officer_for_identity
+
+log = logging.getLogger(__name__)
+STATE_TTL = timedelta(hours=12)
+
+FLOWS: dict[str, Flow] = {f.name: f for f in (
+    EnrollFlow(), UnenrollFlow(), SeatsFlow(), OverviewFlow(), ParticipantsFlow(), ReportFlow(),
+    RequestsFlow(), DecideFlow("approve"), DecideFlow("refuse"), AddFlow(), HelpFlow(),
+    LinkFlow())}
+TRUSTED_CHANNELS = ("console",)
+"""Channels whose user_ref is the officer's e-mail, vouched for by whoever runs the process."""
+
+
+class Engine:
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def handle(self, inbound: Inbound) -> Reply:
+        try:
+            with self.app.unit_of_work() as uow:
+                officer = self._officer(uow, inbound)
+                if officer is None:
+                    return self._unlinked(inbound)
+                state = uow.session.scalar(select(ConversationState).where(
+                    ConversationState.channel == inbound.channel,
+                    ConversationState.user_ref == inbound.user_ref))
+                if state is not None and clock.now() - state.updated_at > STATE_TTL:
+                    uow.session.delete(state)
+                    state = None
+                turn = Turn(uow, officer, officer.language.value, inbound.channel,
+                            inbound.user_ref, state, dict(state.data) if state else {})
+                return self._turn(turn, inbound)
+        except DomainError as exc:
+            return self._refusal(inbound, exc)
+
+    def _refusal(self, inbound: Inbound, exc: DomainError) -> Reply:
+        """A refused action ends its flow, in a fresh transaction, and says why."""
+        with self.app.unit_of_work() as uow:
+            officer = self._officer(uow, inbound)
+            language = self._language(officer, inbound, None)
+            state = uow.session.scalar(select(ConversationState).where(
+                ConversationState.channel == inbound.channel,
+                ConversationState.user_ref == inbound.user_ref))
+            if state is not None:
+                language = state.language.value
+                uow.session.delete(state)
+        return Reply(exc.message(language), language)
+
+    def _officer(self, uow, inbound: Inbound) -> Officer | None:  # type: ignore[no-untyped-def]
+        if inbound.platform in TRUSTED_CHANNELS:
+            try:
+                return officer_by_email(uow, inbound.user_ref)
+            except DomainError:
+                return None
+        return officer_for_identity(uow, inbound.platform, inbound.workspace, inbound.user_ref)
+
+    @staticmethod
+    def _language(officer: Officer | None, inbound: Inbound, parsed: Parsed | None) -> str:
+        if parsed is not None and parsed.language:
+            return parsed.language
+        if officer is not None:
+            return officer.language.value
+        return i18n.language_or_default((inbound.locale or "")[:2])
+
+    def _unlinked(self, inbound: Inbound) -> Reply:
+        language = self._language(None, inbound, parse(inbound.text or ""))
+        if inbound.platform in TRUSTED_CHANNELS:
+            return Reply(i18n.t(language, "error.unknown_officer", email=inbound.user_ref),
+                         language)
+        return Reply(i18n.t(language, "link.unlinked"), language)
+
+    def _turn(self, turn: Turn, inbound: Inbound) -> Reply:
+        parsed = parse(inbound.text or "")
+        answer = self._answer(turn, inbound, parsed)
+        state = turn.state
+        starts_new = parsed.intent in FLOWS and inbound.action is None
+        if starts_new:
+            turn.language = self._language(turn.officer, inbound, parsed)
+            turn.clear()
+            return FLOWS[str(parsed.intent)].start(turn, parsed)
+        if state is None:
+            if answer is not None:
+                return Reply(turn.t("flow.nothing_pending"), turn.language)
+            return Reply(turn.t("flow.not_understood", text=(inbound.text or "").strip()[:60]),
+                         turn.language)
+        turn.language = state.language.value
+        if answer is CANCEL:
+            turn.clear()
+            return Reply(turn.t("flow.cancelled"), turn.language)
+        if isinstance(answer, Reply):
+            return answer
+        return FLOWS[state.flow].resume(turn, state.step, answer or Answer(text=parsed.text))
+
+    @staticmethod
+    def _answer(turn: Turn, inbound: Inbound, parsed: Parsed) -> Answer | Reply | str | None:
+        """Buttons, numbers and yes/no, mapped onto the pending step; None for plain text."""
+        action = inbound.action or ""
+        if action == CANCEL or parsed.intent == "cancel":
+            return CANCEL
+        if action == CONFIRM or parsed.intent == "confirm":
+            return Answer(confirmed=True)
+        key = action.removeprefix("choose:") if action.startswith("choose:") else (
+            str(parsed.number) if parsed.intent == "number" else None)
+        if key is None:
+            return None
+        choices = turn.data.get("choices") or {}
+        if key not in choices:
+            if turn.state is None:
+                return Answer()
+            language = turn.state.language.value
+            labels = turn.data.get("labels") or {}
+            return Reply(i18n.t(language, "flow.bad_choice", key=key, count=len(choices)),
+                         language, choices=[Choice(k, v) for k, v in labels.items()],
+                         actions=[CANCEL], done=False)
+        return Answer(text=key, value=choices[key])

@@ -1,0 +1,1 @@
+"""One module per dialogue; each exposes a Flow with `start` and `resume`."""

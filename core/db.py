@@ -1,0 +1,103 @@
+"""Engine and unit of work. SQLite by default (WAL, foreign keys, busy timeout), any URL otherwise.
+
+Write transactions on SQLite start with BEGIN IMMEDIATE, so a check-then-insert (seat count,
+then enrollment) is never interleaved with another writer; on PostgreSQL the services take a
+row lock (SELECT ... FOR UPDATE) for the same effect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.config import ConfigError
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class DatabaseError(Exception):
+    """The database cannot be used (unreachable, not migrated, …); the message says why."""
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"ITMA_DATABASE_URL: not a SQLAlchemy URL: {exc}") from exc
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+            _sqlite_setup(engine)
+        else:
+            engine = create_engine(parsed, pool_pre_ping=True)
+    except NoSuchModuleError as exc:
+        raise ConfigError(f"ITMA_DATABASE_URL: unsupported database driver ({exc})") from exc
+    except ModuleNotFoundError as exc:
+        raise ConfigError(
+            f"ITMA_DATABASE_URL: the driver module {exc.name!r} is not installed") from exc
+    return engine
+
+
+class Database:
+    """Hands out units of work: one transaction each, committed on success, rolled back else."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._writer = sessionmaker(self.engine, expire_on_commit=False)
+        reader = self.engine.execution_options(sqlite_begin="DEFERRED")
+        self._reader = sessionmaker(reader, expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self, *, readonly: bool = False) -> Iterator[Session]:
+        factory = self._reader if readonly else self._writer
+        try:
+            with factory() as session, session.begin():
+                yield session
+        except OperationalError as exc:
+            raise DatabaseError(_describe(exc)) from exc
+
+    def check_schema(self) -> None:
+        """Fail with a clear line when `db upgrade` has not been run."""
+        try:
+            tables = set(inspect(self.engine).get_table_names())
+        except OperationalError as exc:
+            raise DatabaseError(_describe(exc)) from exc
+        if "officers" not in tables or "alembic_version" not in tables:
+            raise DatabaseError(
+                "the database has no schema yet: run `itma-assistant db upgrade` first")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _describe(exc: OperationalError) -> str:
+    first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    return f"database error: {first}"

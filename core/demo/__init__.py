@@ -1,0 +1,1 @@
+"""Demo data: realistic Belgian people, a federal catalogue, and a seeded database."""

@@ -1,0 +1,66 @@
+"""Message catalogues (templates/i18n/LANG.toml): every text a user reads comes from here.
+
+A message is a string with {placeholders}, or a table of variants chosen by the `variant`
+parameter (e.g. "F" / "M" / "other", or "one" / "other" for counts).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from typing import Any
+
+from core.config import TEMPLATES_DIR
+
+LANGUAGES = ("fr", "nl", "en", "de")
+DEFAULT_LANGUAGE = "fr"
+_FALLBACK = {"de": ("de", "en", "fr"), "en": ("en", "fr"), "nl": ("nl", "en", "fr"),
+             "fr": ("fr", "en")}
+
+
+def _flatten(prefix: str, table: dict[str, Any], out: dict[str, Any]) -> None:
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and not _is_variant_table(value):
+            _flatten(name + ".", value, out)
+        else:
+            out[name] = value
+
+
+def _is_variant_table(value: dict[str, Any]) -> bool:
+    return "other" in value and all(isinstance(v, str) for v in value.values())
+
+
+@cache
+def catalogue(language: str) -> dict[str, Any]:
+    path = TEMPLATES_DIR / "i18n" / f"{language}.toml"
+    out: dict[str, Any] = {}
+    _flatten("", tomllib.loads(path.read_text(encoding="utf-8")), out)
+    return out
+
+
+def language_or_default(language: str | None) -> str:
+    return language if language in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def lookup(language: str, key: str, /) -> Any:
+    for candidate in _FALLBACK[language_or_default(language)]:
+        value = catalogue(candidate).get(key)
+        if value is not None:
+            return value
+    raise KeyError(f"no message {key!r} in any catalogue")
+
+
+def t(language: str, key: str, variant: str | int | None = None, /, **params: Any) -> str:
+    value = lookup(language, key)
+    if isinstance(value, dict):
+        if isinstance(variant, int):
+            variant = {0: "zero", 1: "one"}.get(variant, "other")
+        value = value.get(str(variant), value["other"])
+    return str(value).format(**params) if params else str(value)
+
+
+def words(language: str, key: str) -> list[str]:
+    """A list entry of a catalogue (e.g. the verbs of an intent)."""
+    value = catalogue(language).get(key, [])
+    return list(value) if isinstance(value, list) else []

@@ -1,0 +1,347 @@
+"""SQLAlchemy 2 typed models of the domain (DESIGN.md, "Domain").
+
+Enumerations are stored as short strings so SQLite and PostgreSQL hold the same data.
+Times are stored as naive UTC and come back aware (UTCDateTime).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from core import clock
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON}
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e],
+                validate_strings=True)
+
+
+class Language(enum.StrEnum):
+    FR = "fr"
+    NL = "nl"
+    DE = "de"
+    EN = "en"
+
+
+class TrainingKind(enum.StrEnum):
+    CATALOGUE = "catalogue"
+    ON_DEMAND = "on_demand"
+    CERTIFICATION = "certification"
+
+
+class EnrollmentState(enum.StrEnum):
+    OPTION = "option"
+    ENROLLED = "enrolled"
+    WAITLISTED = "waitlisted"
+    OFFERED = "offered"
+    CANCELLED = "cancelled"
+    ATTENDED = "attended"
+    NO_SHOW = "no_show"
+
+
+SEAT_HOLDING = (EnrollmentState.OPTION, EnrollmentState.ENROLLED, EnrollmentState.OFFERED)
+"""Capacity counts enrolled + option + offered (DESIGN.md)."""
+
+
+class RequestState(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
+class OutboxState(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+officer_organisations = Table(
+    "officer_organisations",
+    Base.metadata,
+    Column("officer_id", ForeignKey("officers.id", ondelete="CASCADE"), primary_key=True),
+    Column("organisation_id", ForeignKey("organisations.id", ondelete="CASCADE"),
+           primary_key=True),
+)
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    names: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    languages: Mapped[str] = mapped_column(String(20), default="fr,nl")
+
+    def name(self, language: str) -> str:
+        return self.names.get(language) or self.names.get("fr") or self.code
+
+
+class Officer(Base):
+    __tablename__ = "officers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    given_names: Mapped[str] = mapped_column(String(120))
+    surname: Mapped[str] = mapped_column(String(120))
+    nrn_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    language: Mapped[Language] = mapped_column(_enum(Language), default=Language.FR)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    organisations: Mapped[list[Organisation]] = relationship(
+        secondary=officer_organisations, lazy="selectin", order_by=Organisation.code)
+    identities: Mapped[list[ChatIdentity]] = relationship(
+        back_populates="officer", lazy="selectin", cascade="all, delete-orphan")
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.given_names} {self.surname}"
+
+
+class ChatIdentity(Base):
+    __tablename__ = "chat_identities"
+    __table_args__ = (UniqueConstraint("platform", "workspace", "user_ref"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    workspace: Mapped[str] = mapped_column(String(100))
+    user_ref: Mapped[str] = mapped_column(String(200))
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"))
+    linked_at: Mapped[datetime] = mapped_column(default=clock.now)
+    linked_via: Mapped[str] = mapped_column(String(20))
+    cert_fingerprint: Mapped[str | None] = mapped_column(String(128))
+    cert_issuer: Mapped[str | None] = mapped_column(String(400))
+    cert_serial: Mapped[str | None] = mapped_column(String(80))
+    officer: Mapped[Officer] = relationship(back_populates="identities")
+
+
+class Collaborator(Base):
+    __tablename__ = "collaborators"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nrn_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    nrn_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    nrn_masked: Mapped[str] = mapped_column(String(20))
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    sex: Mapped[str | None] = mapped_column(String(1))
+    surname: Mapped[str] = mapped_column(String(120))
+    given_names: Mapped[str] = mapped_column(String(160))
+    email: Mapped[str | None] = mapped_column(String(254))
+    language: Mapped[Language] = mapped_column(_enum(Language), default=Language.FR)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    department: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    search_key: Mapped[str] = mapped_column(String(200), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.surname} {self.given_names}"
+
+
+class Training(Base):
+    __tablename__ = "trainings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    titles: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    kind: Mapped[TrainingKind] = mapped_column(_enum(TrainingKind), default=TrainingKind.CATALOGUE)
+    owner_organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    owner: Mapped[Organisation | None] = relationship(lazy="joined")
+    sessions: Mapped[list[TrainingSession]] = relationship(
+        back_populates="training", order_by="TrainingSession.starts_on")
+
+    def title(self, language: str) -> str:
+        return self.titles.get(language) or self.titles.get("fr") or self.code
+
+
+class TrainingSession(Base):
+    __tablename__ = "training_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    training_id: Mapped[int] = mapped_column(ForeignKey("trainings.id"), index=True)
+    starts_on: Mapped[date] = mapped_column(Date, index=True)
+    ends_on: Mapped[date] = mapped_column(Date)
+    place: Mapped[str] = mapped_column(String(200))
+    capacity: Mapped[int] = mapped_column(Integer)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    training: Mapped[Training] = relationship(back_populates="sessions", lazy="joined")
+
+
+class Enrollment(Base):
+    """One row per (session, collaborator); its history is in EnrollmentEvent."""
+
+    __tablename__ = "enrollments"
+    __table_args__ = (
+        UniqueConstraint("session_id", "collaborator_id"),
+        Index("ix_enrollments_session_state", "session_id", "state"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("training_sessions.id"))
+    collaborator_id: Mapped[int] = mapped_column(ForeignKey("collaborators.id"), index=True)
+    state: Mapped[EnrollmentState] = mapped_column(_enum(EnrollmentState))
+    hold_expires_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now)
+    session: Mapped[TrainingSession] = relationship(lazy="joined")
+    collaborator: Mapped[Collaborator] = relationship(lazy="joined")
+
+
+class EnrollmentEvent(Base):
+    __tablename__ = "enrollment_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id"), index=True)
+    from_state: Mapped[EnrollmentState | None] = mapped_column(_enum(EnrollmentState))
+    to_state: Mapped[EnrollmentState] = mapped_column(_enum(EnrollmentState))
+    at: Mapped[datetime] = mapped_column(default=clock.now)
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))
+    reason: Mapped[str | None] = mapped_column(String(300))
+
+
+class TestResult(Base):
+    __tablename__ = "test_results"
+    __test__ = False
+    id: Mapped[int] = mapped_column(primary_key=True)
+    collaborator_id: Mapped[int] = mapped_column(ForeignKey("collaborators.id"), index=True)
+    training_id: Mapped[int] = mapped_column(ForeignKey("trainings.id"))
+    taken_on: Mapped[date] = mapped_column(Date)
+    score: Mapped[int] = mapped_column(Integer)
+    max_score: Mapped[int] = mapped_column(Integer, default=100)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    training: Mapped[Training] = relationship(lazy="joined")
+
+
+class RegistrationRequest(Base):
+    """A "Nouvelle inscription": what an unknown civil servant asked for and the data they typed.
+
+    The typed NRN is kept encrypted; `person` never holds it.
+    """
+
+    __tablename__ = "registration_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(100), unique=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    person: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    nrn_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    wants: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[RequestState] = mapped_column(_enum(RequestState), default=RequestState.PENDING)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))
+    decided_at: Mapped[datetime | None] = mapped_column()
+    reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+    decided_by: Mapped[Officer | None] = relationship(lazy="joined")
+
+
+class MailingListSubscription(Base):
+    __tablename__ = "mailing_list_subscriptions"
+    __table_args__ = (UniqueConstraint("email", "organisation_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    language: Mapped[Language] = mapped_column(_enum(Language), default=Language.FR)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=clock.now, index=True)
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    subject_type: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[int | None] = mapped_column(Integer)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class OutboxMessage(Base):
+    """A notification decided in a business transaction, delivered later by a worker.
+
+    The Message-ID is fixed here, at enqueue, so a relay that sees it twice can drop the copy.
+    """
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_pending", "state", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20), default="mail")
+    to_address: Mapped[str] = mapped_column(String(254))
+    language: Mapped[Language] = mapped_column(_enum(Language), default=Language.FR)
+    template: Mapped[str] = mapped_column(String(60))
+    subject: Mapped[str] = mapped_column(String(300))
+    context: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    message_id: Mapped[str] = mapped_column(String(300), unique=True)
+    state: Mapped[OutboxState] = mapped_column(_enum(OutboxState), default=OutboxState.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=clock.now)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    sent_at: Mapped[datetime | None] = mapped_column()
+
+
+class ConversationState(Base):
+    """The pending multi-step flow of one chat user, so any instance can continue it."""
+
+    __tablename__ = "conversation_states"
+    __table_args__ = (UniqueConstraint("channel", "user_ref"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(120))
+    user_ref: Mapped[str] = mapped_column(String(200))
+    flow: Mapped[str] = mapped_column(String(40))
+    step: Mapped[str] = mapped_column(String(40))
+    language: Mapped[Language] = mapped_column(_enum(Language))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+
+class Meta(Base):
+    """Key/value facts about this database (e.g. that it is a demo database)."""
+
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(String(400))
