@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from core import i18n
 from core.config import Settings, load_settings
 from core.db import Database
+from core.matching.store import IndexedCollaborators
 from core.models import AuditEvent, Officer, OutboxMessage
 from core.nrn import NRNVault
 
@@ -49,6 +50,7 @@ class App:
         self.settings = settings
         self.db = Database(settings.database_url)
         self.vault = NRNVault(settings.secret_key)
+        self.collaborators = IndexedCollaborators()
 
     @classmethod
     def from_environment(cls) -> App:

@@ -178,7 +178,8 @@ class Collaborator(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     search_key: Mapped[str] = mapped_column(String(200), index=True)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
-    updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now,
+                                                 index=True)
     organisation: Mapped[Organisation] = relationship(lazy="joined")
 
     @property

@@ -145,7 +145,8 @@ class Found:
 
 def search(uow: UnitOfWork, query: str, organisation_ids: Iterable[int], limit: int = 5,
            min_score: float = matching.MIN_SCORE) -> list[Found]:
-    candidates = matching.search(uow.session, organisation_ids, query, limit, min_score)
+    candidates = uow.app.collaborators.search(uow.session, list(organisation_ids), query,
+                                              limit, min_score)
     people = {c.id: c for c in uow.session.scalars(
         select(Collaborator).where(Collaborator.id.in_([c.id for c in candidates])))}
     return [Found(people[c.id], c) for c in candidates]

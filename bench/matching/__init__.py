@@ -1,0 +1,1 @@
+"""Labelled evaluation data for the fuzzy surname matcher."""
