@@ -6,11 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cli import commands, demo, officers
+from cli import commands, demo, officers, organisations, serve
 from cli.runtime import CommandError, run
 
 NOT_BUILT = {
-    "serve": "the HTTP, SMTP and IMAP front ends are not built yet (Slack and mail gateway issues)",
     "outbox flush": "mail delivery is not built yet (mail gateway issue); "
                     "`outbox list` shows what is queued",
     "mail process": "reply-by-e-mail is not built yet (mail gateway issue)",
@@ -41,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                        metavar="ACTION")
 
     p = command("serve", "run every configured front end and worker")
-    p.set_defaults(func=_not_built("serve"))
+    p.set_defaults(func=serve.serve)
 
     p = command("demo", "fresh demo database and the console chat as the demo officer")
     p.add_argument("--seed-only", action="store_true", help="seed ITMA_DATABASE_URL and exit")
@@ -79,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_not_built("import pdata"))
 
     officers.register(group("officers", "training officers and their access"), command)
+    organisations.register(group("organisations", "organisations and their channels"), command)
 
     collaborators = group("collaborators", "P-data")
     p = command("search", "ranked fuzzy surname search", collaborators)

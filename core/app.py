@@ -45,6 +45,18 @@ class UnitOfWork:
         return message
 
 
+    def enqueue_chat(self, platform: str, to: str, language: str, template: str,
+                     context: dict[str, Any]) -> OutboxMessage:
+        """Queue a chat message (Slack, Teams) for a worker of that platform to post."""
+        language = i18n.language_or_default(language)
+        message = OutboxMessage(
+            channel=platform, to_address=to, language=language, template=template,
+            subject=i18n.t(language, f"notify.{template}", **context), context=context,
+            message_id=f"<{uuid.uuid4().hex}@{self.app.settings.mail_domain}>")
+        self.session.add(message)
+        return message
+
+
 class App:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

@@ -42,7 +42,15 @@ class Settings:
     imap_url: str | None = None
     helpdesk_imap_url: str | None = None
     intake_secret: str | None = None
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token))
 
     @property
     def maildir(self) -> Path:
@@ -101,6 +109,25 @@ def _secret_key(home: Path, given: str | None) -> bytes:
     return key.encode()
 
 
+def _slack_api_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not value.startswith(("http://", "https://")):
+        raise ConfigError("ITMA_SLACK_API_URL: expected an http(s):// URL")
+    return value if value.endswith("/") else value + "/"
+
+
+def _check_slack(raw: dict[str, str]) -> None:
+    token = raw.get("slack_bot_token")
+    if token and not (raw.get("slack_signing_secret") or raw.get("slack_app_token")):
+        raise ConfigError("ITMA_SLACK_SIGNING_SECRET: needed with ITMA_SLACK_BOT_TOKEN "
+                          "(or ITMA_SLACK_APP_TOKEN for Socket Mode)")
+    if (raw.get("slack_signing_secret") or raw.get("slack_app_token")) and not token:
+        raise ConfigError("ITMA_SLACK_BOT_TOKEN: needed for Slack (xoxb-…)")
+    if raw.get("slack_app_token") and not raw["slack_app_token"].startswith("xapp-"):
+        raise ConfigError("ITMA_SLACK_APP_TOKEN: expected an app-level token (xapp-…)")
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     raw = _raw_values(env)
@@ -111,6 +138,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     for key in ("public_url",):
         if key in raw and not raw[key].startswith(("http://", "https://")):
             raise ConfigError(f"ITMA_{key.upper()}: expected an http(s):// URL")
+    _check_slack(raw)
     known = {k: raw[k] for k in raw if k not in Settings.__dataclass_fields__}
     return Settings(
         home=home,
@@ -126,5 +154,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         imap_url=raw.get("imap_url"),
         helpdesk_imap_url=raw.get("helpdesk_imap_url"),
         intake_secret=raw.get("intake_secret"),
+        slack_bot_token=raw.get("slack_bot_token"),
+        slack_signing_secret=raw.get("slack_signing_secret"),
+        slack_app_token=raw.get("slack_app_token"),
+        slack_api_url=_slack_api_url(raw.get("slack_api_url")),
         extra=known,
     )

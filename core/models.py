@@ -120,6 +120,8 @@ class Organisation(Base):
     code: Mapped[str] = mapped_column(String(20), unique=True)
     names: Mapped[dict[str, Any]] = mapped_column(default=dict)
     languages: Mapped[str] = mapped_column(String(20), default="fr,nl")
+    slack_channel: Mapped[str | None] = mapped_column(String(100))
+    """'TEAM:CHANNEL' where the organisation's "Nouvelle inscription" messages also go."""
 
     def name(self, language: str) -> str:
         return self.names.get(language) or self.names.get("fr") or self.code
@@ -346,3 +348,11 @@ class Meta(Base):
     __tablename__ = "meta"
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[str] = mapped_column(String(400))
+
+
+class ProcessedDelivery(Base):
+    """A chat platform delivery already handled (Slack retries, Teams redeliveries, mails)."""
+
+    __tablename__ = "processed_deliveries"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=clock.now, index=True)

@@ -12,7 +12,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from core import clock, i18n
-from core.app import App
+from core.app import App, UnitOfWork
+from core.conversation import desk
 from core.conversation.context import Turn
 from core.conversation.flows.add import AddFlow
 from core.conversation.flows.base import Answer, Flow
@@ -45,7 +46,7 @@ class Engine:
     def handle(self, inbound: Inbound) -> Reply:
         try:
             with self.app.unit_of_work() as uow:
-                officer = self._officer(uow, inbound)
+                officer = self.officer_for(uow, inbound)
                 if officer is None:
                     return self._unlinked(inbound)
                 state = uow.session.scalar(select(ConversationState).where(
@@ -63,7 +64,7 @@ class Engine:
     def _refusal(self, inbound: Inbound, exc: DomainError) -> Reply:
         """A refused action ends its flow, in a fresh transaction, and says why."""
         with self.app.unit_of_work() as uow:
-            officer = self._officer(uow, inbound)
+            officer = self.officer_for(uow, inbound)
             language = self._language(officer, inbound, None)
             state = uow.session.scalar(select(ConversationState).where(
                 ConversationState.channel == inbound.channel,
@@ -73,7 +74,27 @@ class Engine:
                 uow.session.delete(state)
         return Reply(exc.message(language), language)
 
-    def _officer(self, uow, inbound: Inbound) -> Officer | None:  # type: ignore[no-untyped-def]
+    # Outside a dialogue: request cards, decisions by button, home tab ---------------------
+    def request_card(self, request_id: int, language: str) -> Reply:
+        return desk.request_card(self.app, request_id, language)
+
+    def decide_request(self, inbound: Inbound, request_id: int, approve: bool,
+                       reason: str | None = None) -> desk.Decision:
+        return desk.decide_request(self.app, self.officer_for, inbound, request_id, approve,
+                                   reason)
+
+    def check_decider(self, inbound: Inbound, request_id: int) -> Reply | None:
+        return desk.check_decider(self.app, self.officer_for, inbound, request_id)
+
+    def language_of(self, inbound: Inbound) -> str:
+        with self.app.unit_of_work(readonly=True) as uow:
+            return self._language(self.officer_for(uow, inbound), inbound, None)
+
+    def home(self, inbound: Inbound) -> desk.Home:
+        return desk.home(self.app, self.officer_for, inbound)
+
+    def officer_for(self, uow: UnitOfWork, inbound: Inbound) -> Officer | None:
+        """The officer behind a chat user: linked identity, or e-mail on trusted channels."""
         if inbound.platform in TRUSTED_CHANNELS:
             try:
                 return officer_by_email(uow, inbound.user_ref)

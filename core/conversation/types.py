@@ -7,6 +7,8 @@ from typing import Any
 
 CONFIRM = "confirm"
 CANCEL = "cancel"
+APPROVE = "approve"
+REFUSE = "refuse"
 
 
 @dataclass(frozen=True)
@@ -46,8 +48,11 @@ class Reply:
     choices: list[Choice] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
     done: bool = True
+    ref: str | None = None
+    """What the actions act on when it is not the pending flow, e.g. 'request:12'."""
 
     def as_json(self) -> dict[str, Any]:
         return {"text": self.text, "choices": [{"key": c.key, "label": c.label}
                                                for c in self.choices],
-                "actions": list(self.actions), "done": self.done, "language": self.language}
+                "actions": list(self.actions), "done": self.done, "language": self.language,
+                "ref": self.ref}

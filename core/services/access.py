@@ -162,3 +162,15 @@ def link_identity(uow: UnitOfWork, officer: Officer, platform: str, workspace: s
 
 def list_officers(uow: UnitOfWork) -> list[Officer]:
     return list(uow.session.scalars(select(Officer).order_by(Officer.email)))
+
+
+def set_slack_channel(uow: UnitOfWork, code: str, channel: str | None,
+                      actor: str = "operator") -> Organisation:
+    """Where the organisation's "Nouvelle inscription" cards also go ('TEAM:CHANNEL')."""
+    organisation = organisation_by_code(uow, code)
+    if channel is not None and (":" not in channel or not all(channel.split(":", 1))):
+        raise DomainError("bad_channel", channel=channel)
+    organisation.slack_channel = channel
+    uow.audit("organisation.slack_channel", "organisation", organisation.id, actor=actor,
+              channel=channel)
+    return organisation

@@ -18,6 +18,7 @@ from core.models import (
     Language,
     MailingListSubscription,
     Officer,
+    Organisation,
     RegistrationRequest,
     RequestState,
     TrainingSession,
@@ -101,7 +102,35 @@ def submit(uow: UnitOfWork, payload: dict[str, Any]) -> tuple[RegistrationReques
     uow.session.flush()
     uow.audit("request.submitted", "request", request.id, actor="intake",
               organisation=organisation.code, wants=request.wants.get("kind"))
+    notify_officers(uow, request)
     return request, True
+
+
+CHAT_PLATFORMS = ("slack", "teams")
+
+
+def notify_officers(uow: UnitOfWork, request: RegistrationRequest) -> int:
+    """Queue the "Nouvelle inscription" for every linked chat account of the organisation's
+    officers with valid access, and for the organisation's own channel when it has one."""
+    context = {"request_id": request.id, "organisation": request.organisation.code,
+               "name": f"{request.person['surname']} {request.person['given_names']}"}
+    count = 0
+    officers = uow.session.scalars(select(Officer).join(Officer.organisations).where(
+        Organisation.id == request.organisation_id))
+    for officer in officers:
+        if officer.valid_until is None or officer.valid_until < clock.today():
+            continue
+        for identity in officer.identities:
+            if identity.platform in CHAT_PLATFORMS:
+                uow.enqueue_chat(identity.platform, f"{identity.workspace}:{identity.user_ref}",
+                                 officer.language.value, "request_new", context)
+                count += 1
+    if request.organisation.slack_channel:
+        language = request.organisation.languages.split(",")[0]
+        uow.enqueue_chat("slack", request.organisation.slack_channel, language, "request_new",
+                         context)
+        count += 1
+    return count
 
 
 def pending(uow: UnitOfWork, officer: Officer) -> list[RegistrationRequest]:

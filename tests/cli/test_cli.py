@@ -193,5 +193,5 @@ def test_configuration_and_unbuilt_commands_fail_in_one_line(tmp_path: Path) -> 
     assert "ITMA_SMTP_LISTEN" in bad.stderr
     bad = cli("sessions", "list", ok=False)
     assert bad.returncode == 2 and "db upgrade" in bad.stderr
-    bad = cli("serve", ok=False)
+    bad = cli("helpdesk", "list", ok=False)
     assert bad.returncode == 3 and "not built yet" in bad.stderr

@@ -7,7 +7,7 @@ from core.conversation.flows.base import Answer
 from core.conversation.parser import Parsed
 from core.conversation.types import Reply
 from core.models import EnrollmentState, RegistrationRequest
-from core.services import requests
+from core.services import enrollment, requests
 from core.services.access import require_active
 
 
@@ -63,14 +63,16 @@ class DecideFlow:
         if self.name == "refuse":
             requests.refuse(turn.uow, turn.officer, request_id, turn.data.get("reason"))
             return turn.done(turn.t("requests.refused", id=request_id))
-        request, outcome = requests.approve(turn.uow, turn.officer, request_id)
-        if outcome is None:
-            return turn.done(turn.t("requests.approved_list", id=request.id,
-                                    email=request.person["email"]))
-        key = ("requests.approved_waitlisted"
-               if outcome.enrollment.state == EnrollmentState.WAITLISTED
-               else "requests.approved_enrolled")
-        return turn.done(turn.t(key, id=request.id,
-                                name=outcome.enrollment.collaborator.display_name,
-                                code=outcome.enrollment.session.training.code,
-                                date=turn.day(outcome.enrollment.session.starts_on)))
+        return turn.done(approval_text(turn, *requests.approve(turn.uow, turn.officer,
+                                                                request_id)))
+
+
+def approval_text(turn: Turn, request: RegistrationRequest,
+                  outcome: enrollment.Outcome | None) -> str:
+    if outcome is None:
+        return turn.t("requests.approved_list", id=request.id, email=request.person["email"])
+    key = ("requests.approved_waitlisted" if outcome.enrollment.state == EnrollmentState.WAITLISTED
+           else "requests.approved_enrolled")
+    return turn.t(key, id=request.id, name=outcome.enrollment.collaborator.display_name,
+                  code=outcome.enrollment.session.training.code,
+                  date=turn.day(outcome.enrollment.session.starts_on))

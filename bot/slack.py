@@ -1,0 +1,259 @@
+"""Slack front end: Bolt listeners that turn Slack's events into Inbound and render Reply.
+
+Every listener acks first and works after (Bolt answers Slack as soon as ack() is called);
+the core runs in a worker thread so the event loop keeps acking under load. No business rule
+lives here: the conversation engine and the core services decide everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import slack_blocks as blocks
+from core import i18n
+from core.app import App
+from core.conversation import Engine, Inbound, Reply
+from core.conversation.types import CANCEL, CONFIRM
+from core.services import deliveries
+
+log = logging.getLogger(__name__)
+COMMAND = "/itma"
+MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
+STEP_ACTIONS = re.compile(rf"^({blocks.ACTION_CHOOSE}_\w+|{blocks.ACTION_SELECT}|"
+                          rf"{blocks.ACTION_CONFIRM}|{blocks.ACTION_CANCEL})$")
+
+
+def channel_of(team_id: str) -> str:
+    return f"slack:{team_id}"
+
+
+def delivery_key(body: dict[str, Any]) -> str | None:
+    """What makes a delivery unique, so a retried one (X-Slack-Retry-Num) is handled once."""
+    if body.get("event_id"):
+        return f"slack:event:{body['event_id']}"
+    if body.get("trigger_id"):
+        return f"slack:trigger:{body['trigger_id']}"
+    actions = body.get("actions") or []
+    if actions and actions[0].get("action_ts"):
+        return f"slack:action:{body.get('user', {}).get('id')}:{actions[0]['action_ts']}"
+    return None
+
+
+@dataclass
+class Place:
+    """Where a conversation happens in Slack, and how to update or continue it there."""
+
+    client: AsyncWebClient
+    channel: str | None = None
+    thread_ts: str | None = None
+    message_ts: str | None = None
+    respond: Callable[..., Awaitable[Any]] | None = None
+
+    async def post(self, reply: Reply) -> None:
+        if self.respond is not None:
+            await self.respond(text=reply.text, blocks=blocks.render(reply),
+                               response_type="ephemeral", replace_original=False)
+            return
+        await self.client.chat_postMessage(channel=self.channel, thread_ts=self.thread_ts,
+                                           text=reply.text, blocks=blocks.render(reply))
+
+    async def resolve(self, original: str, outcome: str) -> None:
+        """The clicked message loses its buttons and shows the decision: no second click."""
+        rendered = blocks.resolved(original, outcome)
+        if self.respond is not None:
+            await self.respond(text=original, blocks=rendered, replace_original=True)
+        elif self.channel and self.message_ts:
+            await self.client.chat_update(channel=self.channel, ts=self.message_ts,
+                                          text=original, blocks=rendered)
+
+
+def _message_text(body: dict[str, Any]) -> str:
+    message = body.get("message") or {}
+    for block in message.get("blocks") or []:
+        if block.get("type") == "section" and block.get("text", {}).get("text"):
+            return str(block["text"]["text"])
+    return str(message.get("text") or "")
+
+
+def _clicked_label(action: dict[str, Any]) -> str:
+    if action.get("selected_option"):
+        return str(action["selected_option"]["text"]["text"])
+    return str(action.get("text", {}).get("text") or action.get("value") or "")
+
+
+def _place_of_click(body: dict[str, Any], client: AsyncWebClient, respond: Any) -> Place:
+    container = body.get("container") or {}
+    if container.get("is_ephemeral") or not body.get("message"):
+        return Place(client, respond=respond)
+    message = body["message"]
+    return Place(client, channel=container.get("channel_id") or body["channel"]["id"],
+                 thread_ts=message.get("thread_ts"), message_ts=container.get("message_ts"))
+
+
+def _request_id(value: str | None) -> int | None:
+    if value and value.startswith("request:") and value[8:].isdigit():
+        return int(value[8:])
+    return None
+
+
+def build(app: App, engine: Engine, client: AsyncWebClient, signing_secret: str | None,
+          **bolt_options: Any) -> AsyncApp:
+    bolt = AsyncApp(client=client, signing_secret=signing_secret or "socket-mode",
+                    request_verification_enabled=signing_secret is not None,
+                    process_before_response=False, raise_error_for_unhandled_request=False,
+                    **bolt_options)
+
+    async def converse(inbound: Inbound) -> Reply:
+        return await asyncio.to_thread(engine.handle, inbound)
+
+    @bolt.middleware
+    async def once(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> BoltResponse | None:  # noqa: E501
+        key = delivery_key(body)
+        if key and not await asyncio.to_thread(deliveries.first_time, app, key):
+            log.info("slack delivery %s already handled; ignored", key)
+            return BoltResponse(status=200, body="")
+        await next()
+        return None
+
+    @bolt.command(COMMAND)
+    async def on_command(ack: Any, command: dict[str, Any], respond: Any) -> None:
+        await ack()
+        text = (command.get("text") or "").strip() or "?"
+        reply = await converse(Inbound(channel_of(command["team_id"]), command["user_id"],
+                                       text=text))
+        await Place(bolt.client, respond=respond).post(reply)
+
+    @bolt.event("message")
+    async def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+            return
+        reply = await converse(Inbound(channel_of(body["team_id"]), event["user"],
+                                       text=event.get("text", "")))
+        await Place(bolt.client, channel=event["channel"]).post(reply)
+
+    @bolt.event("app_mention")
+    async def on_mention(event: dict[str, Any], body: dict[str, Any]) -> None:
+        text = MENTION.sub("", event.get("text", "")).strip() or "?"
+        reply = await converse(Inbound(channel_of(body["team_id"]), event["user"], text=text))
+        await Place(bolt.client, channel=event["channel"],
+                    thread_ts=event.get("thread_ts") or event["ts"]).post(reply)
+
+    @bolt.action(STEP_ACTIONS)
+    async def on_step(ack: Any, body: dict[str, Any], action: dict[str, Any],
+                      respond: Any) -> None:
+        await ack()
+        action_id = action["action_id"]
+        if action_id == blocks.ACTION_CONFIRM:
+            step = CONFIRM
+        elif action_id == blocks.ACTION_CANCEL:
+            step = CANCEL
+        elif action_id == blocks.ACTION_SELECT:
+            step = "choose:" + action["selected_option"]["value"]
+        else:
+            step = "choose:" + str(action.get("value"))
+        team = body.get("team", {}).get("id") or body["user"]["team_id"]
+        reply = await converse(Inbound(channel_of(team), body["user"]["id"], action=step))
+        place = _place_of_click(body, bolt.client, respond)
+        await place.resolve(_message_text(body), i18n.t(reply.language, "buttons.chosen",
+                                                        label=_clicked_label(action)))
+        await place.post(reply)
+
+    @bolt.action(blocks.ACTION_APPROVE)
+    async def on_approve(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        await _decide(body, _request_id(action.get("value")), True, None,
+                      body.get("container", {}).get("channel_id"),
+                      body.get("container", {}).get("message_ts"))
+
+    @bolt.action(blocks.ACTION_REFUSE)
+    async def on_refuse(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        request_id = _request_id(action.get("value"))
+        inbound = _inbound_of(body)
+        container = body.get("container", {})
+        refusal = (await asyncio.to_thread(engine.check_decider, inbound, request_id)
+                   if request_id else None)
+        if request_id is None or refusal is not None:
+            await _tell(body, refusal or Reply(i18n.t("fr", "flow.lost")))
+            return
+        language = await asyncio.to_thread(engine.language_of, inbound)
+        await bolt.client.views_open(trigger_id=body["trigger_id"], view=blocks.refuse_modal(
+            language, {"request": request_id, "channel": container.get("channel_id"),
+                       "ts": container.get("message_ts")}))
+
+    @bolt.view(blocks.REFUSE_MODAL)
+    async def on_refuse_submit(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        await ack()
+        metadata = json.loads(view.get("private_metadata") or "{}")
+        reason = (view["state"]["values"].get("reason", {}).get("reason", {})
+                  .get("value") or "").strip() or None
+        await _decide(body, metadata.get("request"), False, reason, metadata.get("channel"),
+                      metadata.get("ts"))
+
+    def _inbound_of(body: dict[str, Any]) -> Inbound:
+        team = body.get("team", {}).get("id") or body["user"].get("team_id", "")
+        return Inbound(channel_of(team), body["user"]["id"])
+
+    async def _tell(body: dict[str, Any], reply: Reply, channel: str | None = None) -> None:
+        """Only the clicker sees it: an ephemeral message where they clicked, else a DM."""
+        user = body["user"]["id"]
+        channel = channel or body.get("container", {}).get("channel_id")
+        if channel:
+            await bolt.client.chat_postEphemeral(channel=channel, user=user, text=reply.text,
+                                                 blocks=blocks.render(reply))
+        else:
+            await bolt.client.chat_postMessage(channel=user, text=reply.text,
+                                               blocks=blocks.render(reply))
+
+    async def _decide(body: dict[str, Any], request_id: int | None, approve: bool,
+                      reason: str | None, channel: str | None, ts: str | None) -> None:
+        if request_id is None:
+            return
+        decision = await asyncio.to_thread(engine.decide_request, _inbound_of(body),
+                                           request_id, approve, reason)
+        if decision.card is not None and channel and ts:
+            await bolt.client.chat_update(channel=channel, ts=ts, text=decision.card.text,
+                                          blocks=blocks.render(decision.card))
+        await _tell(body, decision.reply, channel)
+
+    @bolt.event("app_home_opened")
+    async def on_home(event: dict[str, Any], body: dict[str, Any]) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        home = await asyncio.to_thread(engine.home, Inbound(channel_of(body["team_id"]),
+                                                            event["user"]))
+        await bolt.client.views_publish(user_id=event["user"], view=blocks.home_view(home))
+
+    return bolt
+
+
+async def post_notification(engine: Engine, client: AsyncWebClient, to: str, language: str,
+                            template: str, context: dict[str, Any], subject: str) -> None:
+    """Post one outbox message: a request card with its buttons, or a plain notice."""
+    _workspace, _, target = to.partition(":")
+    if template == "request_new":
+        reply = await asyncio.to_thread(engine.request_card, int(context["request_id"]),
+                                        language)
+    else:
+        reply = Reply(subject, language)
+    await client.chat_postMessage(channel=target, text=reply.text, blocks=blocks.render(reply))
+
+
+PERMANENT_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived",
+                              "user_not_found", "account_inactive", "invalid_auth",
+                              "not_authed", "missing_scope"})
+
+
+def is_permanent(error: SlackApiError) -> bool:
+    return str(error.response.get("error")) in PERMANENT_ERRORS

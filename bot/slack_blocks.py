@@ -1,0 +1,99 @@
+"""Block Kit rendering of the neutral Reply: the one place Slack's look is decided."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from core import i18n
+from core.conversation import Reply
+from core.conversation.desk import Home
+from core.conversation.types import APPROVE, CANCEL, CONFIRM, REFUSE
+
+MAX_BUTTONS = 5
+TEXT_LIMIT = 2900
+ACTION_CHOOSE = "itma_choose"
+ACTION_SELECT = "itma_select"
+ACTION_CONFIRM = "itma_confirm"
+ACTION_CANCEL = "itma_cancel"
+ACTION_APPROVE = "itma_request_approve"
+ACTION_REFUSE = "itma_request_refuse"
+REFUSE_MODAL = "itma_refuse_modal"
+
+
+def _text(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text[:TEXT_LIMIT]}
+
+
+def _plain(text: str, limit: int = 75) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text[:limit], "emoji": True}
+
+
+def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
+    button = {"type": "button", "text": _plain(text), "action_id": action_id, "value": value}
+    if style:
+        button["style"] = style
+    return button
+
+
+def render(reply: Reply) -> list[dict[str, Any]]:
+    """Text, then choices (buttons up to five, a menu beyond), then the action buttons."""
+    t = lambda key: i18n.t(reply.language, key)  # noqa: E731
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": _text(reply.text)}]
+    if reply.choices and len(reply.choices) <= MAX_BUTTONS:
+        blocks.append({"type": "actions", "block_id": "itma_choices", "elements": [
+            _button(f"{c.key}. {c.label}", f"{ACTION_CHOOSE}_{c.key}", c.key)
+            for c in reply.choices]})
+        blocks += [{"type": "context", "elements": [_text(f"*{c.key}.* {c.label}")]}
+                   for c in reply.choices if len(c.label) > 70]
+    elif reply.choices:
+        blocks.append({"type": "actions", "block_id": "itma_choices", "elements": [{
+            "type": "static_select", "action_id": ACTION_SELECT, "placeholder": _plain(t(
+                "buttons.pick")),
+            "options": [{"text": _plain(f"{c.key}. {c.label}"), "value": c.key}
+                        for c in reply.choices[:100]]}]})
+    buttons = []
+    ref = reply.ref or ""
+    if CONFIRM in reply.actions:
+        buttons.append(_button(t("buttons.confirm"), ACTION_CONFIRM, ref or CONFIRM, "primary"))
+    if APPROVE in reply.actions:
+        buttons.append(_button(t("buttons.approve"), ACTION_APPROVE, ref, "primary"))
+    if REFUSE in reply.actions:
+        buttons.append(_button(t("buttons.refuse"), ACTION_REFUSE, ref, "danger"))
+    if CANCEL in reply.actions:
+        buttons.append(_button(t("buttons.cancel"), ACTION_CANCEL, CANCEL))
+    if buttons:
+        blocks.append({"type": "actions", "block_id": "itma_actions", "elements": buttons})
+    return blocks
+
+
+def resolved(original_text: str, outcome: str) -> list[dict[str, Any]]:
+    """A clicked message, buttons gone, with what was decided underneath."""
+    context = {"type": "context", "elements": [_text(outcome)]}
+    if not original_text.strip():  # ephemeral clicks do not carry the message they came from
+        return [context]
+    return [{"type": "section", "text": _text(original_text)}, context]
+
+
+def refuse_modal(language: str, metadata: dict[str, Any]) -> dict[str, Any]:
+    t = lambda key: i18n.t(language, key)  # noqa: E731
+    return {"type": "modal", "callback_id": REFUSE_MODAL,
+            "private_metadata": json.dumps(metadata), "title": _plain(t("buttons.refuse_title"),
+                                                                      24),
+            "submit": _plain(t("buttons.refuse_submit"), 24), "close": _plain(t("buttons.close"),
+                                                                              24),
+            "blocks": [{"type": "input", "block_id": "reason", "label": _plain(t(
+                "buttons.refuse_label")), "element": {"type": "plain_text_input",
+                                                     "action_id": "reason", "multiline": True,
+                                                     "max_length": 400}}]}
+
+
+def home_view(home: Home) -> dict[str, Any]:
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": _plain(home.title, 150)}]
+    for title, lines in home.sections:
+        blocks.append({"type": "section", "text": _text(f"*{title}*")})
+        if lines:
+            blocks.append({"type": "section", "text": _text("\n".join(f"• {line}"
+                                                                      for line in lines))})
+        blocks.append({"type": "divider"})
+    return {"type": "home", "blocks": blocks[:100]}

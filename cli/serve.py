@@ -1,0 +1,84 @@
+"""`serve`: every configured front end and worker in one process; Ctrl-C stops cleanly."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import socket
+import sys
+
+import uvicorn
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import slack, slack_worker, web
+from cli.runtime import CommandError, make_app
+from core.app import App
+from core.conversation import Engine
+
+log = logging.getLogger("itma.serve")
+
+
+def _listen(name: str, address: tuple[str, int]) -> socket.socket:
+    host, port = address
+    try:
+        sock = socket.create_server((host, port), reuse_port=False)
+    except OSError as exc:
+        raise CommandError(f"{name}: cannot listen on {host}:{port}: {exc.strerror}",
+                           code=2) from exc
+    return sock
+
+
+async def _serve(app: App) -> None:
+    settings = app.settings
+    engine = Engine(app)
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
+    slack_endpoint = None
+    socket_mode = None
+    fronts = []
+    if settings.slack_enabled:
+        client = AsyncWebClient(token=settings.slack_bot_token,
+                                **({"base_url": settings.slack_api_url}
+                                   if settings.slack_api_url else {}))
+        bolt = slack.build(app, engine, client, settings.slack_signing_secret)
+        if settings.slack_signing_secret:
+            slack_endpoint = (bolt, settings.slack_signing_secret)
+            fronts.append("Slack events on /slack/events")
+        if settings.slack_app_token:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            socket_mode = AsyncSocketModeHandler(bolt, settings.slack_app_token,
+                                                 web_client=client)
+            await socket_mode.connect_async()
+            fronts.append("Slack Socket Mode")
+        tasks.append(asyncio.create_task(slack_worker.run(app, engine, client, stop)))
+        fronts.append("Slack outbox worker")
+    sock = _listen("ITMA_HTTP_LISTEN", settings.http_listen)
+    server = uvicorn.Server(uvicorn.Config(
+        web.create_app(slack=slack_endpoint), log_level="warning", lifespan="off",
+        access_log=False, timeout_graceful_shutdown=5))
+    host, port = settings.http_listen
+    print(f"serving on http://{host}:{port} — " + (", ".join(fronts) or
+          "no chat platform configured (set ITMA_SLACK_BOT_TOKEN …)") + "; Ctrl-C stops",
+          file=sys.stderr, flush=True)
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        stop.set()
+        if socket_mode is not None:
+            await socket_mode.close_async()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        print("stopped", file=sys.stderr)
+
+
+def serve(_args: argparse.Namespace) -> int:
+    app = make_app()
+    try:
+        asyncio.run(_serve(app))
+    finally:
+        app.close()
+    return 0

@@ -1,0 +1,52 @@
+"""`itma-assistant serve` as a real subprocess on a free port, for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serve(env: dict[str, str], timeout: float = 30.0) -> Iterator[str]:
+    """Start serve with ITMA_* settings from env; yield its base URL; stop it with SIGINT."""
+    port = free_port()
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("ITMA_")}
+    full_env.update(env, ITMA_HTTP_LISTEN=f"127.0.0.1:{port}",
+                    PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    log = Path(env["ITMA_HOME"]) / "serve.out"
+    with log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "cli", "serve"], env=full_env,
+                                   stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=1) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("serve did not start: " + log.read_text()) from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.send_signal(2)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
