@@ -175,7 +175,8 @@ class NameIndex:
         ranked = self._people_ranked(scores, organisation_ids, limit, min_score)
         if ranked and ranked[0].score >= CLEAN_SCORE:
             return ranked
-        fuzzy = self._fuzzy_candidates(spans, organisation_ids) - exact
+        cutoff = FUZZY_KEY_CUTOFF if min_score >= FUZZY_KEY_CUTOFF - 5 else max(min_score, 50.0)
+        fuzzy = self._fuzzy_candidates(spans, organisation_ids, cutoff) - exact
         scores.update(self._score_surnames(spans, fuzzy))
         return self._people_ranked(scores, organisation_ids, limit, min_score)
 
@@ -186,7 +187,8 @@ class NameIndex:
                 found |= self._by_key.get(span.key, set())
         return found
 
-    def _fuzzy_candidates(self, spans: list[_Span], organisation_ids: Collection[int]) -> set[int]:
+    def _fuzzy_candidates(self, spans: list[_Span], organisation_ids: Collection[int],
+                          cutoff: float) -> set[int]:
         probes = {probe for s in spans if len(s.compact) >= 3 and not s.particle_only
                   for probe in (s.compact, s.key)}
         found: set[int] = set()
@@ -196,7 +198,7 @@ class NameIndex:
                 for bucket in _bucket_names(probe, filing=False):
                     for form, _score, _index in process.extract(
                             probe, buckets.get(bucket, ()), scorer=fuzz.ratio,
-                            limit=FUZZY_PER_PROBE, score_cutoff=FUZZY_KEY_CUTOFF):
+                            limit=FUZZY_PER_PROBE, score_cutoff=cutoff):
                         found |= self._by_compact.get(form, set()) | self._by_key.get(form, set())
         return found
 

@@ -218,3 +218,19 @@ def test_unlinked_chat_user_only_gets_link_instructions(world: World, platform: 
     reply = Chat(world, "U123", channel=platform)("inscrire Peeters BOSA-101")
     assert "n'est pas encore lié" in reply.text
     assert count(world, ConversationState) == 0
+
+
+def test_typo_and_given_name_first_still_find_the_person(world: World) -> None:
+    chat = Chat(world, world.officer)
+    reply = chat("inscrire janssenz BOSA-101 12/03")
+    assert "Janssens Tom" in reply.text and reply.actions == ["confirm", "cancel"]
+    chat("annuler")
+    reply = chat("inscrire Marie Dupont BOSA-101 12/03")
+    assert "Dupont Marie" in reply.text and reply.actions == ["confirm", "cancel"]
+
+
+def test_nothing_good_offers_the_closest_names(world: World) -> None:
+    chat = Chat(world, world.officer)
+    reply = chat("rapport Lambertini")
+    assert "Je ne trouve personne du nom de « Lambertini »" in reply.text
+    assert "Noms proches" in reply.text and "Lambrechts Sofie" in reply.text
