@@ -6,6 +6,7 @@ is 401, a body that is not what Slack sends is 400, so nothing malformed reaches
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -20,6 +21,10 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from core.app import App
+from core.errors import DomainError
+from core.services import requests
 
 MAX_BODY = 1_000_000
 
@@ -71,7 +76,51 @@ def slack_route(bolt: AsyncApp, signing_secret: str) -> Callable[[Request], Any]
     return endpoint
 
 
-def create_app(*, slack: tuple[AsyncApp, str] | None = None,
+def intake_route(app: App) -> Callable[[Request], Any]:
+    """POST /intake/registrations: the public site's "Nouvelle inscription", HMAC-signed."""
+    secret = (app.settings.intake_secret or "").encode()
+
+    async def endpoint(request: Request) -> Response:
+        if not secret:
+            return JSONResponse({"error": "intake is not configured (ITMA_INTAKE_SECRET)"},
+                                status_code=404)
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return JSONResponse({"error": "body too large"}, status_code=413)
+        expected = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, request.headers.get("x-itma-signature", "")):
+            return JSONResponse({"error": "invalid signature"}, status_code=401)
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return _unprocessable([("body", "not valid JSON")])
+        if not isinstance(payload, dict):
+            return _unprocessable([("body", "expected a JSON object")])
+        try:
+            request_id, created = await asyncio.to_thread(_submit, app, payload)
+        except requests.InvalidRequest as exc:
+            return _unprocessable([(e.field, e.reason) for e in exc.errors])
+        except DomainError as exc:
+            field = "person.organisation" if exc.code == "unknown_organisation" else "body"
+            return _unprocessable([(field, exc.message("en"))])
+        return JSONResponse({"id": request_id, "created": created},
+                            status_code=201 if created else 200)
+
+    return endpoint
+
+
+def _submit(app: App, payload: dict[str, Any]) -> tuple[int, bool]:
+    with app.unit_of_work() as uow:
+        request, created = requests.submit(uow, payload)
+        return request.id, created
+
+
+def _unprocessable(errors: list[tuple[str, str]]) -> Response:
+    return JSONResponse({"errors": [{"field": f, "reason": r} for f, r in errors]},
+                        status_code=422)
+
+
+def create_app(*, slack: tuple[AsyncApp, str] | None = None, app: App | None = None,
                health: Callable[[], dict[str, Any]] | None = None) -> Starlette:
     async def healthz(_request: Request) -> Response:
         status = health() if health else {"status": "ok"}
@@ -82,7 +131,8 @@ def create_app(*, slack: tuple[AsyncApp, str] | None = None,
                             status_code=404)
 
     slack_endpoint = slack_route(*slack) if slack else not_configured
-    return Starlette(routes=[
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/slack/events", slack_endpoint, methods=["POST"]),
-    ])
+    routes = [Route("/healthz", healthz, methods=["GET"]),
+              Route("/slack/events", slack_endpoint, methods=["POST"])]
+    if app is not None:
+        routes.append(Route("/intake/registrations", intake_route(app), methods=["POST"]))
+    return Starlette(routes=routes)

@@ -185,3 +185,33 @@ def outbox_list(args: argparse.Namespace) -> int:
         if not rows:
             print("outbox empty")
     return 0
+
+
+def outbox_flush(_args: argparse.Namespace) -> int:
+    from mail_gateway import delivery
+
+    app = make_app()
+    deliverer = delivery.Deliverer(app.settings)
+    sent, failed = delivery.flush(app, deliverer)
+    print(f"{sent} mail(s) delivered to {deliverer.target}"
+          + (f", {failed} failed or deferred (see `outbox list`)" if failed else ""))
+    return 0
+
+
+def mail_process(args: argparse.Namespace) -> int:
+    """One message as received (an MTA pipe): exit 0 when handled or deliberately ignored."""
+    from mail_gateway.inbound import process
+
+    if args.file:
+        try:
+            raw = Path(args.file).read_bytes()
+        except OSError as exc:
+            raise CommandError(f"cannot read {args.file}: {exc.strerror}") from exc
+    else:
+        raw = sys.stdin.buffer.read()
+    if not raw.strip():
+        raise CommandError("no message on standard input", code=65)
+    app = make_app()
+    outcome = process(app, raw, via="pipe")
+    print(outcome.reason + (f": {outcome.detail}" if outcome.detail else ""))
+    return 0

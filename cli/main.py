@@ -10,9 +10,6 @@ from cli import commands, demo, officers, organisations, serve
 from cli.runtime import CommandError, run
 
 NOT_BUILT = {
-    "outbox flush": "mail delivery is not built yet (mail gateway issue); "
-                    "`outbox list` shows what is queued",
-    "mail process": "reply-by-e-mail is not built yet (mail gateway issue)",
     "helpdesk list": "helpdesk triage is not built yet",
     "link url": "eID linking is not built yet (eID issue); use `officers link` meanwhile",
     "import pdata": "the P-data validation module is not built yet; "
@@ -106,12 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=commands.outbox_list)
     command("flush", "deliver pending mail once", outbox).set_defaults(
-        func=_not_built("outbox flush"))
+        func=commands.outbox_flush)
 
     mail = group("mail", "reply-by-e-mail")
     p = command("process", "treat one RFC 5322 message as received", mail)
     p.add_argument("file", nargs="?")
-    p.set_defaults(func=_not_built("mail process"))
+    p.set_defaults(func=commands.mail_process)
 
     helpdesk = group("helpdesk", "helpdesk mailbox")
     p = command("list", "triaged tickets", helpdesk)

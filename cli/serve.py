@@ -16,6 +16,8 @@ from bot import slack, slack_worker, web
 from cli.runtime import CommandError, make_app
 from core.app import App
 from core.conversation import Engine
+from mail_gateway import worker as mail_worker
+from mail_gateway.worker import MailGateway
 
 log = logging.getLogger("itma.serve")
 
@@ -56,8 +58,14 @@ async def _serve(app: App) -> None:
         tasks.append(asyncio.create_task(slack_worker.run(app, engine, client, stop)))
         fronts.append("Slack outbox worker")
     sock = _listen("ITMA_HTTP_LISTEN", settings.http_listen)
+    _listen("ITMA_SMTP_LISTEN", settings.smtp_listen).close()
+    gateway = MailGateway(app)
+    fronts += gateway.start()
+    tasks.append(asyncio.create_task(mail_worker.deliver_forever(app, stop)))
+    if settings.intake_secret:
+        fronts.append("intake on /intake/registrations")
     server = uvicorn.Server(uvicorn.Config(
-        web.create_app(slack=slack_endpoint), log_level="warning", lifespan="off",
+        web.create_app(slack=slack_endpoint, app=app), log_level="warning", lifespan="off",
         access_log=False, timeout_graceful_shutdown=5))
     host, port = settings.http_listen
     print(f"serving on http://{host}:{port} — " + (", ".join(fronts) or
@@ -67,12 +75,24 @@ async def _serve(app: App) -> None:
         await server.serve(sockets=[sock])
     finally:
         stop.set()
-        if socket_mode is not None:
-            await socket_mode.close_async()
-        for task in tasks:
+        # uvicorn re-raises the SIGINT it caught and asyncio.run then cancels this task:
+        # shield the cleanup so connections close and workers finish their current message.
+        cleanup = asyncio.ensure_future(_close(socket_mode, tasks, gateway))
+        while not cleanup.done():
             with contextlib.suppress(asyncio.CancelledError):
-                await task
+                await asyncio.shield(cleanup)
+        cleanup.result()
         print("stopped", file=sys.stderr)
+
+
+async def _close(socket_mode: object | None, tasks: list[asyncio.Task[None]],
+                 gateway: MailGateway) -> None:
+    await asyncio.to_thread(gateway.stop)
+    if socket_mode is not None:
+        await socket_mode.close_async()  # type: ignore[attr-defined]
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def serve(_args: argparse.Namespace) -> int:

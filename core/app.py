@@ -32,15 +32,20 @@ class UnitOfWork:
             actor=actor or (officer.email if officer else "system"),
             action=action, subject_type=subject_type, subject_id=subject_id, details=details))
 
-    def enqueue_mail(self, to: str, language: str, template: str,
-                     context: dict[str, Any]) -> OutboxMessage:
-        """Queue a mail in this transaction; the subject is rendered now, the body at delivery."""
+    def enqueue_mail(self, to: str, language: str, template: str, context: dict[str, Any],
+                     token: str | None = None) -> OutboxMessage:
+        """Queue a mail in this transaction; the subject is rendered now, the body at delivery.
+
+        A reply token, when given, goes into the Message-ID as well as the Reply-To address:
+        mail systems that rewrite plus-addresses still carry it back in References.
+        """
         language = i18n.language_or_default(language)
+        local = f"{uuid.uuid4().hex[:16]}.{token}" if token else uuid.uuid4().hex
         message = OutboxMessage(
             channel="mail", to_address=to, language=language, template=template,
             subject=i18n.t(language, f"mail.{template}.subject", **context),
-            context=context,
-            message_id=f"<{uuid.uuid4().hex}@{self.app.settings.mail_domain}>")
+            context={**context, **({"reply_token": token} if token else {})},
+            message_id=f"<{local}@{self.app.settings.mail_domain}>")
         self.session.add(message)
         return message
 

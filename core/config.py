@@ -46,6 +46,7 @@ class Settings:
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
     slack_api_url: str | None = None
+    outbox_lease_seconds: int = 60
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -62,7 +63,7 @@ _KEYS = (
     "smtp_listen", "http_listen", "link_listen", "imap_url", "helpdesk_imap_url", "intake_secret",
     "slack_bot_token", "slack_signing_secret", "slack_app_token", "slack_api_url",
     "teams_app_id", "teams_app_password", "teams_tenant_id", "eid_trust_dir", "eid_cert_header",
-    "trusted_proxies",
+    "trusted_proxies", "outbox_lease_seconds",
 )
 
 
@@ -107,6 +108,12 @@ def _secret_key(home: Path, given: str | None) -> bytes:
     if len(key) < 16:
         raise ConfigError(f"ITMA_SECRET_KEY: {path} holds a key shorter than 16 characters")
     return key.encode()
+
+
+def _positive(name: str, value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"{name}: expected a positive number of seconds, got {value!r}")
+    return int(value)
 
 
 def _slack_api_url(value: str | None) -> str | None:
@@ -158,5 +165,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         slack_signing_secret=raw.get("slack_signing_secret"),
         slack_app_token=raw.get("slack_app_token"),
         slack_api_url=_slack_api_url(raw.get("slack_api_url")),
+        outbox_lease_seconds=_positive("ITMA_OUTBOX_LEASE_SECONDS",
+                                       raw.get("outbox_lease_seconds", "60")),
         extra=known,
     )

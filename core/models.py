@@ -356,3 +356,28 @@ class ProcessedDelivery(Base):
     __tablename__ = "processed_deliveries"
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     at: Mapped[datetime] = mapped_column(default=clock.now, index=True)
+
+
+class ReplyToken(Base):
+    """The secret in a notification's Reply-To: one officer, one request, single use, expiring."""
+
+    __tablename__ = "reply_tokens"
+    token: Mapped[str] = mapped_column(String(40), primary_key=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"))
+    request_id: Mapped[int] = mapped_column(ForeignKey("registration_requests.id",
+                                                       ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+    officer: Mapped[Officer] = relationship(lazy="joined")
+    request: Mapped[RegistrationRequest] = relationship(lazy="joined")
+
+
+class MailboxCheckpoint(Base):
+    """Where an IMAP poller is: (UIDVALIDITY, last UID acted upon) per mailbox."""
+
+    __tablename__ = "mailbox_checkpoints"
+    mailbox: Mapped[str] = mapped_column(String(300), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(Integer)
+    last_uid: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)

@@ -1,8 +1,9 @@
 """Claiming and settling outbox messages: shared by every delivery worker (mail, Slack, Teams).
 
-Claiming moves a message's next attempt into the future inside the claiming transaction
-(FOR UPDATE SKIP LOCKED on PostgreSQL), so two workers never send the same message at once
-and a worker that dies mid-send leaves it to be retried after the lease.
+Claiming moves a message's next attempt into the future (the lease, ITMA_OUTBOX_LEASE_SECONDS)
+inside the claiming transaction (FOR UPDATE SKIP LOCKED on PostgreSQL), so two workers never
+send the same message at once and a worker that dies mid-send leaves it to be retried after
+the lease.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from core import clock
 from core.app import App
 from core.models import OutboxMessage, OutboxState
 
-LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 8
 
 
@@ -43,7 +43,8 @@ def claim(app: App, channel: str, limit: int = 20) -> list[Claimed]:
             .order_by(OutboxMessage.id).limit(limit)
             .with_for_update(skip_locked=True)).all()
         for row in rows:
-            row.next_attempt_at = clock.now() + LEASE
+            row.next_attempt_at = clock.now() + timedelta(
+                seconds=app.settings.outbox_lease_seconds)
             row.attempts += 1
         return [Claimed(r.id, r.channel, r.to_address, r.language.value, r.template, r.subject,
                         dict(r.context), r.message_id, r.attempts) for r in rows]

@@ -23,7 +23,7 @@ from core.models import (
     RequestState,
     TrainingSession,
 )
-from core.services import enrollment
+from core.services import enrollment, reply_tokens
 from core.services.access import organisation_by_code, require_organisation
 from core.services.catalog import training_by_code
 from core.services.collaborators import NewCollaborator, add_collaborator, find_by_nrn
@@ -109,6 +109,17 @@ def submit(uow: UnitOfWork, payload: dict[str, Any]) -> tuple[RegistrationReques
 CHAT_PLATFORMS = ("slack", "teams")
 
 
+def card_context(request: RegistrationRequest) -> dict[str, Any]:
+    """What the officer's notification mail shows: who, what they asked, what they typed."""
+    person = request.person
+    return {"request_id": request.id, "organisation": request.organisation.code,
+            "requester": f"{person['surname']} {person['given_names']}",
+            "person": {"surname": person["surname"], "given_names": person["given_names"],
+                       "email": person.get("email"), "language": person.get("language", "fr"),
+                       "nrn_given": request.nrn_encrypted is not None},
+            "wants": dict(request.wants)}
+
+
 def notify_officers(uow: UnitOfWork, request: RegistrationRequest) -> int:
     """Queue the "Nouvelle inscription" for every linked chat account of the organisation's
     officers with valid access, and for the organisation's own channel when it has one."""
@@ -117,9 +128,16 @@ def notify_officers(uow: UnitOfWork, request: RegistrationRequest) -> int:
     count = 0
     officers = uow.session.scalars(select(Officer).join(Officer.organisations).where(
         Organisation.id == request.organisation_id))
+    mail = card_context(request)
     for officer in officers:
         if officer.valid_until is None or officer.valid_until < clock.today():
             continue
+        token = reply_tokens.issue(uow, officer, request)
+        uow.enqueue_mail(officer.email, officer.language.value, "request_new",
+                         {**mail, "name": officer.display_name,
+                          "organisation_name": request.organisation.name(officer.language.value)},
+                         token=token)
+        count += 1
         for identity in officer.identities:
             if identity.platform in CHAT_PLATFORMS:
                 uow.enqueue_chat(identity.platform, f"{identity.workspace}:{identity.user_ref}",

@@ -1,0 +1,45 @@
+"""Reply-by-e-mail tokens: ≥128 bits, bound to one officer and one request, single use."""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+from datetime import timedelta
+
+from core import clock
+from core.app import UnitOfWork
+from core.models import Officer, RegistrationRequest, ReplyToken
+
+VALIDITY = timedelta(days=30)
+TOKEN = re.compile(r"^[a-z2-7]{26}$")
+"""Lower-case base32 of 16 random bytes: survives mail systems that fold address case."""
+
+
+def new_token() -> str:
+    return base64.b32encode(secrets.token_bytes(16)).decode().rstrip("=").lower()
+
+
+def issue(uow: UnitOfWork, officer: Officer, request: RegistrationRequest) -> str:
+    token = new_token()
+    uow.session.add(ReplyToken(token=token, officer_id=officer.id, request_id=request.id,
+                               expires_at=clock.now() + VALIDITY))
+    return token
+
+
+def check(uow: UnitOfWork, token: str) -> tuple[ReplyToken | None, str | None]:
+    """(the token, None) when usable, else (token or None, 'unknown' | 'expired' | 'used')."""
+    if not TOKEN.match(token):
+        return None, "unknown"
+    found = uow.session.get(ReplyToken, token)
+    if found is None:
+        return None, "unknown"
+    if found.used_at is not None:
+        return found, "used"
+    if found.expires_at <= clock.now():
+        return found, "expired"
+    return found, None
+
+
+def use(token: ReplyToken) -> None:
+    token.used_at = clock.now()

@@ -1,0 +1,129 @@
+"""The replies mailbox over IMAP: IDLE when the server has it, polling otherwise.
+
+Messages are taken by UID above a checkpoint (UIDVALIDITY, last UID) kept in the database; a
+message is flagged \\Seen only after its effect is committed, and the checkpoint moves after
+that. A crash in between reads it again, and the Message-ID record makes that a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from imapclient import IMAPClient
+from sqlalchemy import select
+
+from core.app import App
+from core.config import ConfigError
+from core.models import MailboxCheckpoint
+from mail_gateway.inbound import process
+
+log = logging.getLogger(__name__)
+IDLE_SECONDS = 60
+POLL_SECONDS = 5
+BATCH = 50
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    host: str
+    port: int
+    tls: bool
+    user: str
+    password: str
+    folder: str
+
+    @classmethod
+    def parse(cls, url: str, name: str = "ITMA_IMAP_URL") -> Mailbox:
+        parts = urlsplit(url)
+        if parts.scheme not in ("imap", "imaps") or not parts.hostname or not parts.username:
+            raise ConfigError(f"{name}: expected imap[s]://user:pass@host:port/FOLDER")
+        return cls(parts.hostname, parts.port or (993 if parts.scheme == "imaps" else 143),
+                   parts.scheme == "imaps", unquote(parts.username),
+                   unquote(parts.password or ""), unquote(parts.path.lstrip("/")) or "INBOX")
+
+    @property
+    def key(self) -> str:
+        return f"{self.user}@{self.host}:{self.port}/{self.folder}"
+
+
+def _checkpoint(app: App, mailbox: Mailbox, uidvalidity: int) -> int:
+    """The last UID handled; a new UIDVALIDITY means the old UIDs mean nothing any more."""
+    with app.unit_of_work() as uow:
+        found = uow.session.get(MailboxCheckpoint, mailbox.key)
+        if found is None:
+            found = MailboxCheckpoint(mailbox=mailbox.key, uidvalidity=uidvalidity, last_uid=0)
+            uow.session.add(found)
+        elif found.uidvalidity != uidvalidity:
+            log.warning("%s: UIDVALIDITY changed (%s → %s), starting over", mailbox.key,
+                        found.uidvalidity, uidvalidity)
+            found.uidvalidity, found.last_uid = uidvalidity, 0
+        return found.last_uid
+
+
+def _advance(app: App, mailbox: Mailbox, uid: int) -> None:
+    with app.unit_of_work() as uow:
+        found = uow.session.scalar(select(MailboxCheckpoint).where(
+            MailboxCheckpoint.mailbox == mailbox.key))
+        if found is not None and uid > found.last_uid:
+            found.last_uid = uid
+
+
+def connect(mailbox: Mailbox) -> IMAPClient:
+    client = IMAPClient(mailbox.host, port=mailbox.port, ssl=mailbox.tls, timeout=30)
+    client.login(mailbox.user, mailbox.password)
+    return client
+
+
+def drain(app: App, client: IMAPClient, mailbox: Mailbox) -> int:
+    """Handle every message above the checkpoint, oldest first; returns how many."""
+    selected = client.select_folder(mailbox.folder)
+    uidvalidity = int(selected[b"UIDVALIDITY"])
+    last = _checkpoint(app, mailbox, uidvalidity)
+    uids = [uid for uid in client.search(["UID", f"{last + 1}:*"]) if uid > last]
+    handled = 0
+    for start in range(0, len(uids), BATCH):
+        chunk = sorted(uids[start:start + BATCH])
+        fetched = client.fetch(chunk, ["BODY.PEEK[]"])
+        for uid in chunk:
+            raw = fetched.get(uid, {}).get(b"BODY[]")
+            if raw is None:
+                continue
+            process(app, raw, via="imap")
+            client.add_flags([uid], [b"\\Seen"])
+            _advance(app, mailbox, uid)
+            handled += 1
+    return handled
+
+
+def _wait_idle(client: IMAPClient, stop: threading.Event) -> None:
+    """IDLE until the server says something, IDLE_SECONDS pass, or we are asked to stop."""
+    client.idle()
+    try:
+        for _second in range(IDLE_SECONDS):
+            if stop.is_set() or client.idle_check(timeout=1):
+                return
+    finally:
+        client.idle_done()
+
+
+def run(app: App, url: str, stop: threading.Event, poll: float = POLL_SECONDS) -> None:
+    """IDLE or poll until stop is set; reconnects after errors with a pause."""
+    mailbox = Mailbox.parse(url)
+    while not stop.is_set():
+        try:
+            client = connect(mailbox)
+            idle = b"IDLE" in client.capabilities()
+            log.info("IMAP %s connected (%s)", mailbox.key, "IDLE" if idle else "polling")
+            with client:
+                while not stop.is_set():
+                    drain(app, client, mailbox)
+                    if idle:
+                        _wait_idle(client, stop)
+                    else:
+                        stop.wait(poll)
+        except Exception as exc:
+            log.warning("IMAP %s: %s; retrying in %ss", mailbox.key, exc, poll)
+            stop.wait(poll)

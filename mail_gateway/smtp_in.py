@@ -1,0 +1,57 @@
+"""Inbound SMTP (aiosmtpd) for replies: unknown recipients are refused at RCPT, before DATA."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from core.app import App
+from mail_gateway.inbound import process
+
+log = logging.getLogger(__name__)
+MAX_MESSAGE = 10 * 1024 * 1024
+MAX_COMMANDS = 100
+
+
+class ReplyHandler:
+    """aiosmtpd handler: the protocol stays in aiosmtpd, the meaning in mail_gateway.inbound."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        domain = re.escape(app.settings.mail_domain)
+        self.accepted = re.compile(rf"^reply\+[a-z2-7]{{26}}@{domain}$", re.IGNORECASE)
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
+                          address: str, rcpt_options: list[str]) -> str:
+        if not self.accepted.match(address):
+            return "550 5.1.1 No such recipient here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session,
+                          envelope: Envelope) -> str:
+        raw = envelope.original_content or envelope.content
+        if not isinstance(raw, bytes):
+            raw = str(raw).encode("utf-8", "replace")
+        try:
+            outcome = await asyncio.to_thread(process, self.app, raw, via="smtp",
+                                              recipients=list(envelope.rcpt_tos))
+        except Exception:
+            log.exception("inbound mail failed")
+            return "451 4.3.0 Temporary failure, please retry"
+        return f"250 OK {outcome.reason}"
+
+
+def controller(app: App, **overrides: Any) -> Controller:
+    host, port = app.settings.smtp_listen
+    options: dict[str, Any] = {
+        "hostname": host, "port": port, "server_hostname": app.settings.mail_domain,
+        "data_size_limit": MAX_MESSAGE, "command_call_limit": MAX_COMMANDS,
+        "decode_data": False, "ready_timeout": 10}
+    options.update(overrides)
+    return Controller(ReplyHandler(app), **options)
