@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -35,7 +36,7 @@ def welcome(app_engine: Engine, email: str) -> str:
         surname, code = welcome_examples(uow, officer)
         return i18n.t(officer.language.value, "console.welcome", name=officer.display_name,
                       organisations=", ".join(o.code for o in officer.organisations),
-                      surname=surname, code=code)
+                      surname=surname, code=code, maildir=app_engine.app.settings.maildir)
 
 
 def welcome_examples(uow: UnitOfWork, officer: Officer) -> tuple[str, str]:
@@ -212,6 +213,14 @@ def mail_process(args: argparse.Namespace) -> int:
     if not raw.strip():
         raise CommandError("no message on standard input", code=65)
     app = make_app()
-    outcome = process(app, raw, via="pipe")
+    try:
+        outcome = process(app, raw, via="pipe")
+    except Exception as exc:  # the MTA keeps the message and retries on EX_TEMPFAIL
+        logging.getLogger("itma").exception("mail process failed")
+        raise CommandError(f"temporary failure, the MTA should retry: {exc}",
+                           code=EX_TEMPFAIL) from exc
     print(outcome.reason + (f": {outcome.detail}" if outcome.detail else ""))
     return 0
+
+
+EX_TEMPFAIL = 75

@@ -1,14 +1,21 @@
-"""`demo`: a fresh, realistic database and the console chat as the demo officer."""
+"""`demo`: a fresh, realistic database, the gateways in the background, and the console chat."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from bot import console
 from cli.commands import welcome
 from cli.runtime import make_app, print_json
 from core import migrate
+from core.app import App
 from core.conversation import Engine
 from core.demo import seed
 
@@ -35,6 +42,47 @@ def demo(args: argparse.Namespace) -> int:
           f"({', '.join(o['email'] for o in officers)})", file=sys.stderr)
     if args.seed_only:
         return 0
-    engine = Engine(app)
-    console.chat(engine, seed.DEMO_OFFICER, welcome(engine, seed.DEMO_OFFICER))
+    with gateways(app):
+        engine = Engine(app)
+        console.chat(engine, seed.DEMO_OFFICER, welcome(engine, seed.DEMO_OFFICER))
     return 0
+
+
+@contextmanager
+def gateways(app: App) -> Iterator[None]:
+    """`serve` in the background for the chat session: mail delivery, SMTP replies, HTTP."""
+    log = app.settings.home / "logs" / "serve.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        process = subprocess.Popen([sys.executable, "-m", "cli", "serve"], stdout=out,
+                                   stderr=subprocess.STDOUT, env=os.environ.copy(),
+                                   start_new_session=True)
+    host, port = app.settings.http_listen
+    if _healthy(f"http://{host}:{port}/healthz", process):
+        mail = app.settings.smtp_relay or app.settings.maildir
+        print(f"gateways running (HTTP {host}:{port}, SMTP replies "
+              f"{app.settings.smtp_listen[0]}:{app.settings.smtp_listen[1]}, mail → {mail}); "
+              f"log in {log}", file=sys.stderr)
+    else:
+        print(f"note: the gateways did not start (see {log}); the chat works without them, "
+              f"`itma-assistant outbox flush` delivers mail by hand", file=sys.stderr)
+    try:
+        yield
+    finally:
+        if process.poll() is None:
+            process.send_signal(2)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as answer:
+                return answer.status == 200
+        except OSError:
+            time.sleep(0.2)
+    return False

@@ -114,5 +114,5 @@ def build(message: Claimed, settings: Settings) -> EmailMessage:
         method = ICS_METHOD[message.template]
         mail.add_attachment(ics, maintype="text", subtype="calendar",
                             filename="invitation.ics" if method == "REQUEST" else "cancel.ics",
-                            params={"method": method})
+                            params={"method": method, "charset": "utf-8"})
     return mail

@@ -33,7 +33,7 @@ from core.models import (
     TrainingKind,
     TrainingSession,
 )
-from core.services import catalog
+from core.services import catalog, requests
 from core.services.access import NewOfficer, add_officer
 
 STAFF = {"BOSA": 520, "FIN": 760, "JUS": 560, "ECO": 320, "IBZ": 240}
@@ -219,11 +219,14 @@ def _requests(uow: UnitOfWork, rng: random.Random) -> None:
         if wants_session and session is not None:
             wants = {"kind": "session", "training_code": session.training,
                      "session_start": session.starts_on.isoformat()}
-        uow.session.add(RegistrationRequest(
+        request = RegistrationRequest(
             external_id=f"demo-{index:04d}", organisation=organisations[org],
             person={"surname": surname, "given_names": given, "language": language,
                     "email": names.email_for(person, "example.be", set()), "organisation": org},
-            nrn_encrypted=uow.app.vault.encrypt(number), wants=wants))
+            nrn_encrypted=uow.app.vault.encrypt(number), wants=wants)
+        uow.session.add(request)
+        uow.session.flush()
+        requests.notify_officers(uow, request)
 
 
 def summary(app: App) -> dict[str, Any]:

@@ -94,7 +94,7 @@ def _notify(uow: UnitOfWork, enrollment: Enrollment, template: str) -> None:
     session = enrollment.session
     language = person.language.value
     uow.enqueue_mail(person.email, language, template, {
-        "name": person.display_name, "given_names": person.given_names,
+        "name": f"{person.given_names} {person.surname}", "given_names": person.given_names,
         "code": session.training.code, "title": session.training.title(language),
         "start": session.starts_on.isoformat(), "end": session.ends_on.isoformat(),
         "place": session.place, "enrollment_id": enrollment.id, "session_id": session.id,

@@ -152,7 +152,7 @@ def test_refuse_with_reason_and_decided_elsewhere(world: World) -> None:
     assert refused_mail[0].to_address == "julie.mertens@example.be"
     late = reply(world, emma, "yes", sender="emma@bosa.example", message_id="<e1@bosa.example>")
     assert process(world.app, late, via="pipe").reason == "already_decided"
-    answer = [m for m in outbox(world) if m.template == "reply_already_decided"][0]
+    answer = next(m for m in outbox(world) if m.template == "reply_already_decided")
     assert answer.to_address == "emma@bosa.example"
     assert answer.context["decided_by"] == "Sophie Lambert"
 

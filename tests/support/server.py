@@ -19,29 +19,36 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@contextmanager
-def serve(env: dict[str, str], timeout: float = 30.0) -> Iterator[str]:
-    """Start serve with ITMA_* settings from env; yield its base URL; stop it with SIGINT."""
+def start(env: dict[str, str], timeout: float = 30.0) -> tuple[subprocess.Popen[bytes], str]:
+    """Start serve with ITMA_* settings from env; return the process once /healthz answers."""
     port = free_port()
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("ITMA_")}
-    full_env.update(env, ITMA_HTTP_LISTEN=f"127.0.0.1:{port}",
+    full_env.update({"ITMA_SMTP_LISTEN": f"127.0.0.1:{free_port()}", **env},
+                    ITMA_HTTP_LISTEN=f"127.0.0.1:{port}",
                     PYTHONPATH=str(Path(__file__).resolve().parents[2]))
     log = Path(env["ITMA_HOME"]) / "serve.out"
-    with log.open("wb") as out:
+    with log.open("ab") as out:
         process = subprocess.Popen([sys.executable, "-m", "cli", "serve"], env=full_env,
                                    stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=1) as answer:
+                if answer.status == 200:
+                    return process, base
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError("serve did not start: " + log.read_text()) from None
+            time.sleep(0.1)
+
+
+@contextmanager
+def serve(env: dict[str, str], timeout: float = 30.0) -> Iterator[str]:
+    """Start serve with ITMA_* settings from env; yield its base URL; stop it with SIGINT."""
+    process, base = start(env, timeout)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=1) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("serve did not start: " + log.read_text()) from None
-                time.sleep(0.1)
         yield base
     finally:
         process.send_signal(2)

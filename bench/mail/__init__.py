@@ -1,0 +1,1 @@
+"""Replies per second through the SMTP door, end to end, beside an accept-only aiosmtpd."""

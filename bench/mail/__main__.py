@@ -1,0 +1,252 @@
+"""python -m bench.mail [--replies 2000] [--clients 8] — officer replies per second, SMTP door.
+
+One command, one run, loopback only: a temporary ITMA_HOME with the demo seeded in SQLite
+(migrated by core.migrate), N+W registration requests submitted for the demo officer's
+organisation (half for a session of a bench training whose sessions never fill up, half for the
+mailing list), her N+W reply tokens, and N+W pre-built replies ("OK", quoted original, unique
+Message-IDs). W replies warm each server up; the other N are timed. Two servers, same SMTP
+options, each on a free loopback port, one after the other:
+
+* baseline — aiosmtpd with a handler that only accepts (bench/mail/baseline.py);
+* itma — `mail_gateway.smtp_in.controller(app)`: every reply is parsed, decided and committed
+  (request approved, token used, reply_done and the participant's mail queued) before the 250.
+
+A separate spawned process (bench/mail/load.py) drives C persistent SMTP connections. After
+the itma run the database is checked: every request approved, every token used, one
+reply_done per reply plus the participants' mails queued. Prints a Markdown table with the
+itma/baseline ratio and the verdict against the targets; writes bench/results/mail.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import multiprocessing
+import os
+import platform
+import resource
+import smtplib
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from bench.mail import baseline, load, world
+from core.demo import seed
+from mail_gateway import smtp_in
+from tests.support.server import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "bench" / "results"
+HOST = "127.0.0.1"
+TARGET_RATE, TARGET_RATIO = 200.0, 0.40
+OFFICER_NAME = "Sophie Lambert"
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def warm_up(port: int, replies: list[world.Reply]) -> list[str]:
+    answers = []
+    with smtplib.SMTP(HOST, port, local_hostname=load.HELO, timeout=30) as client:
+        for reply in replies:
+            client.mail(reply.sender)
+            client.rcpt(reply.recipient)
+            code, text = client.data(reply.raw)
+            answers.append(f"{code} {text.decode('utf-8', 'replace')}")
+    return answers
+
+
+def drive(port: int, replies: list[world.Reply], clients: int, deadline: float
+          ) -> dict[str, Any]:
+    """Run the load generator in a spawned process against HOST:port; its raw result."""
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    spec = {"host": HOST, "port": port, "clients": clients, "timeout": 60.0,
+            "deadline": deadline}
+    messages = [(r.sender, r.recipient, r.raw) for r in replies]
+    process = context.Process(target=load.run, args=(spec, messages, sender),
+                              name="bench-mail-load")
+    process.start()
+    sender.close()
+    try:
+        if not receiver.poll(deadline + 30):
+            raise RuntimeError(f"load generator gave no result within {deadline + 30:.0f} s")
+        result: dict[str, Any] = receiver.recv()
+    finally:
+        process.join(10)
+        if process.is_alive():
+            process.terminate()
+            process.join(5)
+    if "error" in result:
+        raise RuntimeError(f"load generator: {result['error']}")
+    return result
+
+
+def measure(name: str, controller: Controller, replies: list[world.Reply],
+            warm: list[world.Reply], clients: int, deadline: float) -> dict[str, Any]:
+    controller.start()
+    try:
+        warm_answers = warm_up(controller.port, warm)
+        cpu_before = cpu_seconds()
+        result = drive(controller.port, replies, clients, deadline)
+        cpu = cpu_seconds() - cpu_before
+    finally:
+        controller.stop()
+    records = result["records"]
+    start = min(r[1] for r in records)
+    end = max(r[2] for r in records)
+    wall = end - start
+    latencies = [(r[2] - r[1]) * 1000 for r in records]
+    codes = Counter(r[3] for r in records)
+    answers = Counter(" ".join(r[4].split()[:2]) if r[3] == 250 else f"{r[3]} {r[4][:60]}"
+                      for r in records)
+    row = {"engine": name, "messages": len(records), "seconds": round(wall, 3),
+           "replies_per_s": round(len(records) / wall, 1),
+           "p50_ms": round(percentile(latencies, 50), 2),
+           "p99_ms": round(percentile(latencies, 99), 2),
+           "mean_ms": round(statistics.fmean(latencies), 2),
+           "max_ms": round(max(latencies), 2),
+           "accepted_250": codes.get(250, 0), "codes": {str(k): v for k, v in codes.items()},
+           "answers": dict(answers.most_common()), "connections": result["connections"],
+           "server_cpu_s": round(cpu, 2), "server_cpu_ms_per_reply": round(
+               cpu * 1000 / len(records), 3),
+           "warm_up": dict(Counter(" ".join(a.split()[:3]) for a in warm_answers))}
+    log(f"  {name}: {row['messages']} in {row['seconds']} s = {row['replies_per_s']}/s, "
+        f"p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms, {row['connections']} connections, "
+        f"server CPU {row['server_cpu_s']} s")
+    return row
+
+
+def check(before: dict[str, Any], after: dict[str, Any], info: dict[str, Any]) -> dict[str, Any]:
+    """The database after the itma run: what was decided and queued by the replies."""
+    queued = {t: after["outbox"].get(t, 0) - before["outbox"].get(t, 0)
+              for t in sorted(set(after["outbox"]) | set(before["outbox"]))}
+    queued = {t: n for t, n in queued.items() if n}
+    total = info["requests"]
+    expected = {"reply_done": total, "mailing_list_subscribed": info["mailing_list_requests"],
+                "enrollment_confirmed": info["session_requests"]}
+    ok = (after["approved"] == total and after["tokens_used"] == total
+          and all(queued.get(t, 0) == n for t, n in expected.items())
+          and sum(queued.values()) == sum(expected.values()))
+    return {"requests_before": before["requests"], "requests_after": after["requests"],
+            "approved": after["approved"], "tokens_used": after["tokens_used"],
+            "queued_by_replies": queued, "expected_queued": expected, "ok": ok}
+
+
+def compare(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    base, ours = rows
+    ratio = ours["replies_per_s"] / base["replies_per_s"]
+    checks = [
+        {"check": f"itma replies/s ≥ {TARGET_RATE:.0f}", "value": ours["replies_per_s"],
+         "pass": ours["replies_per_s"] >= TARGET_RATE},
+        {"check": f"itma / baseline ≥ {TARGET_RATIO:.0%}", "value": f"{ratio:.1%}",
+         "pass": ratio >= TARGET_RATIO}]
+    return {"ratio": round(ratio, 4), "checks": checks,
+            "verdict": "PASS" if all(c["pass"] for c in checks) else "FAIL"}
+
+
+def table(report: dict[str, Any]) -> str:
+    info, args = report["world"], report["args"]
+    lines = [f"{args['replies']:,} replies (+{args['warmup']} warm-up) over {args['clients']} "
+             f"persistent SMTP connections, SQLite, {report['cpus']} CPUs; "
+             f"{info['session_requests']} session and {info['mailing_list_requests']} "
+             "mailing-list requests", "",
+             "| engine | messages | seconds | replies/s | p50 ms | p99 ms | connections | "
+             "server CPU ms/reply |", "|---|---|---|---|---|---|---|---|"]
+    for r in report["results"]:
+        lines.append(f"| {r['engine']} | {r['messages']:,} | {r['seconds']} | "
+                     f"{r['replies_per_s']} | {r['p50_ms']} | {r['p99_ms']} | "
+                     f"{r['connections']} | {r['server_cpu_ms_per_reply']} |")
+    comparison = report["comparison"]
+    lines += ["", f"itma / baseline: {comparison['ratio']:.1%}", "",
+              "| check | value | verdict |", "|---|---|---|"]
+    lines += [f"| {c['check']} | {c['value']} | {'PASS' if c['pass'] else 'FAIL'} |"
+              for c in comparison["checks"]]
+    verified = report["verification"]
+    queued = ", ".join(f"{t} {n:,}" for t, n in verified["queued_by_replies"].items())
+    lines += ["", f"**{comparison['verdict']}** — database after the itma run: "
+              f"{verified['approved']:,} requests approved, {verified['tokens_used']:,} tokens "
+              f"used; queued by the replies: {queued} "
+              f"({'as expected' if verified['ok'] else 'NOT as expected'})."]
+    return "\n".join(lines)
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for package in ("aiosmtpd", "sqlalchemy"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            found[package] = metadata.version(package)
+    found["sqlite"] = sqlite3.sqlite_version
+    return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.mail")
+    parser.add_argument("--replies", type=int, default=2000, help="timed replies (N)")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent SMTP connections")
+    parser.add_argument("--warmup", type=int, default=20, help="untimed replies sent first")
+    parser.add_argument("--session-share", type=float, default=0.5,
+                        help="share of requests asking for a session (else the mailing list)")
+    args = parser.parse_args()
+    if args.replies < args.clients or args.clients < 1 or args.warmup < 0:
+        parser.error("need --clients ≥ 1, --replies ≥ --clients and --warmup ≥ 0")
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd: "over limit" per 421
+
+    total = args.replies + args.warmup
+    with tempfile.TemporaryDirectory(prefix="bench-mail-") as tmp:
+        app = world.make_app(Path(tmp))
+        try:
+            log(f"seeding the demo and submitting {total:,} requests…")
+            started = time.perf_counter()
+            info = world.build(app, total, args.session_share)
+            tokens = world.tokens(app, seed.DEMO_OFFICER, info["request_ids"])
+            replies = [world.reply(app, token, seed.DEMO_OFFICER, OFFICER_NAME, serial)
+                       for serial, token in enumerate(tokens)]
+            warm, timed = replies[:args.warmup], replies[args.warmup:]
+            log(f"  ready in {time.perf_counter() - started:.1f} s")
+            before = world.verify(app, info["request_ids"])
+            deadline = max(120.0, args.replies / 10)
+            ours = smtp_in.controller(app, hostname=HOST, port=free_port())
+            rows = [measure("aiosmtpd accept-only (baseline)",
+                            baseline.like(ours, free_port()), timed, warm, args.clients,
+                            deadline),
+                    measure("itma smtp_in → inbound.process", ours, timed, warm, args.clients,
+                            deadline)]
+            verification = check(before, world.verify(app, info["request_ids"]), info)
+        finally:
+            app.close()
+    report = {"args": vars(args), "cpus": os.cpu_count(), "versions": versions(),
+              "targets": {"replies_per_s_at_least": TARGET_RATE,
+                          "vs_baseline_at_least": TARGET_RATIO},
+              "world": {k: v for k, v in info.items() if k != "request_ids"},
+              "results": rows, "comparison": compare(rows), "verification": verification}
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "mail.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    print(table(report))
+    return 0 if verification["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
