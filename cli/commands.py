@@ -14,7 +14,9 @@ from bot import console
 from cli.runtime import CommandError, make_app, operator_language, print_json
 from core import i18n
 from core.app import UnitOfWork
+from core.config import ConfigError
 from core.conversation import Engine
+from core.db import DatabaseError
 from core.models import Collaborator, Officer, Organisation, OutboxMessage, RegistrationRequest
 from core.services import catalog, collaborators, requests
 from core.services.access import officer_by_email, organisation_by_code
@@ -212,7 +214,10 @@ def mail_process(args: argparse.Namespace) -> int:
         raw = sys.stdin.buffer.read()
     if not raw.strip():
         raise CommandError("no message on standard input", code=65)
-    app = make_app()
+    try:
+        app = make_app()
+    except (ConfigError, DatabaseError) as exc:  # fixable: keep the mail queued at the MTA
+        raise CommandError(f"{exc}; the MTA should retry", code=EX_TEMPFAIL) from exc
     try:
         outcome = process(app, raw, via="pipe")
     except Exception as exc:  # the MTA keeps the message and retries on EX_TEMPFAIL

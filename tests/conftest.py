@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 from collections.abc import Iterator
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy import select
 
@@ -18,6 +20,7 @@ from core.config import load_settings
 from core.models import Officer, Organisation, Training, TrainingKind, TrainingSession
 from core.services.access import NewOfficer, add_officer
 from core.services.collaborators import NewCollaborator, add_collaborator
+from tests.support.postgres import PostgresServer, postgres
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 TODAY = NOW.date()
@@ -30,15 +33,47 @@ def fixed_clock() -> Iterator[None]:
     clock.set_clock(None)
 
 
-def database_url(tmp_path: Path) -> str:
-    """SQLite per test by default; ITMA_TEST_DATABASE_URL runs the same tests elsewhere."""
-    return os.environ.get("ITMA_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'itma.db'}"
+DATABASES = ("sqlite", "postgresql")
+"""Every database-touching test runs on both; ITMA_TEST_DATABASES narrows it (e.g. "sqlite")."""
+
+
+def _selected() -> list[str]:
+    chosen = os.environ.get("ITMA_TEST_DATABASES", ",".join(DATABASES)).split(",")
+    return [d for d in DATABASES if d in chosen]
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """One real PostgreSQL for the whole run; each test gets a fresh database from a template."""
+    with postgres() as server:
+        template = server.create_database("itma_template").rsplit("/", 1)[1]
+        engine_app = App(load_settings({
+            "ITMA_HOME": str(tmp_path_factory.mktemp("pg-template")),
+            "ITMA_DATABASE_URL": server.url(template),
+            "ITMA_SECRET_KEY": "test-secret-key-0123456789"}))
+        migrate.upgrade(engine_app.db)
+        engine_app.close()
+        yield server
+
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture(params=_selected())
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'itma.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = f"itma_test_{os.getpid()}_{next(_counter)}"
+    with psycopg.connect(server.dsn(), autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}" TEMPLATE itma_template')
+    return server.url(name)
 
 
 @pytest.fixture
-def app(tmp_path: Path) -> Iterator[App]:
+def app(tmp_path: Path, database_url: str) -> Iterator[App]:
     settings = load_settings({"ITMA_HOME": str(tmp_path),
-                              "ITMA_DATABASE_URL": database_url(tmp_path),
+                              "ITMA_DATABASE_URL": database_url,
                               "ITMA_SECRET_KEY": "test-secret-key-0123456789"})
     application = App(settings)
     migrate.upgrade(application.db)

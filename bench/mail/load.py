@@ -59,6 +59,11 @@ class Client:
                 if code != 421:
                     return last
                 self.drop()  # over the server's per-connection budget: a new session
+            except smtplib.SMTPResponseException as exc:  # DATA not answered 354
+                last = (exc.smtp_code, exc.smtp_error.decode("utf-8", "replace"))
+                if exc.smtp_code != 421:
+                    return last
+                self.drop()
             except (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError) as exc:
                 last = (0, f"{type(exc).__name__}: {exc}")
                 self.drop()

@@ -297,7 +297,9 @@ def compare(rows: list[dict[str, Any]], rates: list[int]) -> dict[str, Any]:
 
 def table(report: dict[str, Any]) -> str:
     lines = [f"Slack slash commands, open loop for {report['seconds']:g} s per run, ack timeout "
-             f"{ACK_TIMEOUT_S:g} s, loopback, {report['cpus']} CPUs", "",
+             f"{ACK_TIMEOUT_S:g} s, loopback, {report['cpus']} CPUs (1-min load average "
+             f"{report['loadavg_1m']['before']} before, {report['loadavg_1m']['after']} after: "
+             "the load generator, the mock and both servers share these CPUs)", "",
              "| server | rate /s | sent | ok | errors | timeouts | ok/s | ack p50 ms | "
              "ack p99 ms | ack max ms | server CPU s | follow-ups |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -351,6 +353,7 @@ def main() -> int:
         parser.error("rates must be positive integers and 0 < seconds <= 600")
     rng = random.Random(2026)
     rows: list[dict[str, Any]] = []
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="itma-bench-slack-") as tmp:
         home = Path(tmp)
         env, kinds = prepare(home, rng)
@@ -372,6 +375,8 @@ def main() -> int:
                     rows.append(measure(name, url, pid, rate, args, mock, texts, home))
                     time.sleep(1.0)
     report = {"seconds": args.seconds, "rates": rates, "cpus": os.cpu_count(),
+              "loadavg_1m": {"before": round(load_before[0], 2),
+                             "after": round(os.getloadavg()[0], 2)},
               "versions": versions(), "targets": {
                   "ack_p99_ms_below": TARGET_P99_MS, "at_rate": TARGET_RATE,
                   "throughput_vs_baseline_at_least": TARGET_THROUGHPUT},

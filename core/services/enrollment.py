@@ -76,7 +76,8 @@ class Outcome:
 
 def lock_session(uow: UnitOfWork, session_id: int) -> TrainingSession:
     found = uow.session.scalar(
-        select(TrainingSession).where(TrainingSession.id == session_id).with_for_update())
+        select(TrainingSession).where(TrainingSession.id == session_id)
+        .with_for_update(of=TrainingSession))
     if found is None:
         raise DomainError("unknown_session", id=session_id)
     return found
