@@ -12,11 +12,11 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -29,6 +29,7 @@ from core.services import deliveries
 
 log = logging.getLogger(__name__)
 COMMAND = "/itma"
+WORKERS = 4
 MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
 STEP_ACTIONS = re.compile(rf"^({blocks.ACTION_CHOOSE}_\w+|{blocks.ACTION_SELECT}|"
                           rf"{blocks.ACTION_CONFIRM}|{blocks.ACTION_CANCEL})$")
@@ -114,21 +115,29 @@ def build(app: App, engine: Engine, client: AsyncWebClient, signing_secret: str 
                     process_before_response=False, raise_error_for_unhandled_request=False,
                     **bolt_options)
 
-    async def converse(inbound: Inbound) -> Reply:
-        return await asyncio.to_thread(engine.handle, inbound)
+    work = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="slack-work")
 
-    @bolt.middleware
-    async def once(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> BoltResponse | None:  # noqa: E501
+    async def run(fn: Callable[..., Any], *args: Any) -> Any:
+        """Core work off the event loop, on its own threads, so acks never queue behind it."""
+        return await asyncio.get_running_loop().run_in_executor(work, fn, *args)
+
+    async def converse(inbound: Inbound) -> Reply:
+        return await run(engine.handle, inbound)
+
+    async def fresh(body: dict[str, Any]) -> bool:
+        """After the ack: a delivery Slack sent again (X-Slack-Retry-Num) is handled once."""
         key = delivery_key(body)
-        if key and not await asyncio.to_thread(deliveries.first_time, app, key):
+        if key and not await run(deliveries.first_time, app, key):
             log.info("slack delivery %s already handled; ignored", key)
-            return BoltResponse(status=200, body="")
-        await next()
-        return None
+            return False
+        return True
 
     @bolt.command(COMMAND)
-    async def on_command(ack: Any, command: dict[str, Any], respond: Any) -> None:
+    async def on_command(ack: Any, body: dict[str, Any], command: dict[str, Any],
+                         respond: Any) -> None:
         await ack()
+        if not await fresh(body):
+            return
         text = (command.get("text") or "").strip() or "?"
         reply = await converse(Inbound(channel_of(command["team_id"]), command["user_id"],
                                        text=text))
@@ -138,12 +147,16 @@ def build(app: App, engine: Engine, client: AsyncWebClient, signing_secret: str 
     async def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return
+        if not await fresh(body):
+            return
         reply = await converse(Inbound(channel_of(body["team_id"]), event["user"],
                                        text=event.get("text", "")))
         await Place(bolt.client, channel=event["channel"]).post(reply)
 
     @bolt.event("app_mention")
     async def on_mention(event: dict[str, Any], body: dict[str, Any]) -> None:
+        if not await fresh(body):
+            return
         text = MENTION.sub("", event.get("text", "")).strip() or "?"
         reply = await converse(Inbound(channel_of(body["team_id"]), event["user"], text=text))
         await Place(bolt.client, channel=event["channel"],
@@ -153,6 +166,8 @@ def build(app: App, engine: Engine, client: AsyncWebClient, signing_secret: str 
     async def on_step(ack: Any, body: dict[str, Any], action: dict[str, Any],
                       respond: Any) -> None:
         await ack()
+        if not await fresh(body):
+            return
         action_id = action["action_id"]
         if action_id == blocks.ACTION_CONFIRM:
             step = CONFIRM
@@ -172,6 +187,8 @@ def build(app: App, engine: Engine, client: AsyncWebClient, signing_secret: str 
     @bolt.action(blocks.ACTION_APPROVE)
     async def on_approve(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
+        if not await fresh(body):
+            return
         await _decide(body, _request_id(action.get("value")), True, None,
                       body.get("container", {}).get("channel_id"),
                       body.get("container", {}).get("message_ts"))
@@ -179,15 +196,17 @@ def build(app: App, engine: Engine, client: AsyncWebClient, signing_secret: str 
     @bolt.action(blocks.ACTION_REFUSE)
     async def on_refuse(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
+        if not await fresh(body):
+            return
         request_id = _request_id(action.get("value"))
         inbound = _inbound_of(body)
         container = body.get("container", {})
-        refusal = (await asyncio.to_thread(engine.check_decider, inbound, request_id)
+        refusal = (await run(engine.check_decider, inbound, request_id)
                    if request_id else None)
         if request_id is None or refusal is not None:
             await _tell(body, refusal or Reply(i18n.t("fr", "flow.lost")))
             return
-        language = await asyncio.to_thread(engine.language_of, inbound)
+        language = await run(engine.language_of, inbound)
         await bolt.client.views_open(trigger_id=body["trigger_id"], view=blocks.refuse_modal(
             language, {"request": request_id, "channel": container.get("channel_id"),
                        "ts": container.get("message_ts")}))
@@ -195,6 +214,8 @@ def build(app: App, engine: Engine, client: AsyncWebClient, signing_secret: str 
     @bolt.view(blocks.REFUSE_MODAL)
     async def on_refuse_submit(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         await ack()
+        if not await fresh(body):
+            return
         metadata = json.loads(view.get("private_metadata") or "{}")
         reason = (view["state"]["values"].get("reason", {}).get("reason", {})
                   .get("value") or "").strip() or None
@@ -220,7 +241,7 @@ def build(app: App, engine: Engine, client: AsyncWebClient, signing_secret: str 
                       reason: str | None, channel: str | None, ts: str | None) -> None:
         if request_id is None:
             return
-        decision = await asyncio.to_thread(engine.decide_request, _inbound_of(body),
+        decision = await run(engine.decide_request, _inbound_of(body),
                                            request_id, approve, reason)
         if decision.card is not None and channel and ts:
             await bolt.client.chat_update(channel=channel, ts=ts, text=decision.card.text,
@@ -229,9 +250,9 @@ def build(app: App, engine: Engine, client: AsyncWebClient, signing_secret: str 
 
     @bolt.event("app_home_opened")
     async def on_home(event: dict[str, Any], body: dict[str, Any]) -> None:
-        if event.get("tab", "home") != "home":
+        if event.get("tab", "home") != "home" or not await fresh(body):
             return
-        home = await asyncio.to_thread(engine.home, Inbound(channel_of(body["team_id"]),
+        home = await run(engine.home, Inbound(channel_of(body["team_id"]),
                                                             event["user"]))
         await bolt.client.views_publish(user_id=event["user"], view=blocks.home_view(home))
 

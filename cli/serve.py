@@ -95,8 +95,14 @@ async def _close(socket_mode: object | None, tasks: list[asyncio.Task[None]],
             await task
 
 
+SWITCH_INTERVAL = 0.001
+"""Seconds a thread may hold the interpreter: short, so the event loop acks promptly while
+conversation turns run on worker threads (Python's default is 5 ms)."""
+
+
 def serve(_args: argparse.Namespace) -> int:
     app = make_app()
+    sys.setswitchinterval(SWITCH_INTERVAL)
     try:
         asyncio.run(_serve(app))
     finally:
