@@ -16,6 +16,7 @@ from bot import slack, slack_worker, web
 from cli.runtime import CommandError, make_app
 from core.app import App
 from core.conversation import Engine
+from core.scheduler import Scheduler
 from mail_gateway import worker as mail_worker
 from mail_gateway.worker import MailGateway
 
@@ -62,6 +63,8 @@ async def _serve(app: App) -> None:
     gateway = MailGateway(app)
     fronts += gateway.start()
     tasks.append(asyncio.create_task(mail_worker.deliver_forever(app, stop)))
+    tasks.append(asyncio.create_task(_schedule(app, stop)))
+    fronts.append("scheduler (one instance at a time)")
     if settings.intake_secret:
         fronts.append("intake on /intake/registrations")
     server = uvicorn.Server(uvicorn.Config(
@@ -83,6 +86,23 @@ async def _serve(app: App) -> None:
                 await asyncio.shield(cleanup)
         cleanup.result()
         print("stopped", file=sys.stderr)
+
+
+SCHEDULE_EVERY = 60.0
+
+
+async def _schedule(app: App, stop: asyncio.Event) -> None:
+    scheduler = Scheduler(app)
+    try:
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(scheduler.tick)
+            except Exception:
+                log.exception("scheduler")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), SCHEDULE_EVERY)
+    finally:
+        scheduler.close()
 
 
 async def _close(socket_mode: object | None, tasks: list[asyncio.Task[None]],

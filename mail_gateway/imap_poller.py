@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from core.app import App
 from core.config import ConfigError
+from core.leader import Leadership
 from core.models import MailboxCheckpoint
 from mail_gateway.inbound import process
 
@@ -98,32 +99,47 @@ def drain(app: App, client: IMAPClient, mailbox: Mailbox) -> int:
     return handled
 
 
-def _wait_idle(client: IMAPClient, stop: threading.Event) -> None:
+def _wait_idle(client: IMAPClient, stop: threading.Event, leader: Leadership) -> None:
     """IDLE until the server says something, IDLE_SECONDS pass, or we are asked to stop."""
     client.idle()
     try:
-        for _second in range(IDLE_SECONDS):
+        for second in range(IDLE_SECONDS):
             if stop.is_set() or client.idle_check(timeout=1):
+                return
+            if second % 10 == 9 and not leader.alive():
                 return
     finally:
         client.idle_done()
 
 
 def run(app: App, url: str, stop: threading.Event, poll: float = POLL_SECONDS) -> None:
-    """IDLE or poll until stop is set; reconnects after errors with a pause."""
+    """IDLE or poll until stop is set; one instance per mailbox (the lock holder) reads it.
+
+    The others wait and take over when the holder dies. Errors reconnect after a pause.
+    """
     mailbox = Mailbox.parse(url)
+    leader = Leadership(app, f"imap:{mailbox.key}")
+    waiting_logged = False
     while not stop.is_set():
         try:
+            if not leader.acquire():
+                if not waiting_logged:
+                    log.info("IMAP %s is read by another instance; standing by", mailbox.key)
+                    waiting_logged = True
+                stop.wait(poll)
+                continue
+            waiting_logged = False
             client = connect(mailbox)
             idle = b"IDLE" in client.capabilities()
             log.info("IMAP %s connected (%s)", mailbox.key, "IDLE" if idle else "polling")
             with client:
-                while not stop.is_set():
+                while not stop.is_set() and leader.alive():
                     drain(app, client, mailbox)
                     if idle:
-                        _wait_idle(client, stop)
+                        _wait_idle(client, stop, leader)
                     else:
                         stop.wait(poll)
         except Exception as exc:
             log.warning("IMAP %s: %s; retrying in %ss", mailbox.key, exc, poll)
             stop.wait(poll)
+    leader.release()

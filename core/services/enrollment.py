@@ -218,3 +218,13 @@ def active_enrollments(uow: UnitOfWork, collaborator_id: int) -> list[Enrollment
         .where(Enrollment.collaborator_id == collaborator_id, Enrollment.state.in_(ACTIVE),
                TrainingSession.starts_on >= clock.today())
         .order_by(TrainingSession.starts_on)))
+
+
+def expire_lapsed_holds(uow: UnitOfWork) -> int:
+    """Options and offers past their date give their seat back and the waitlist moves on,
+    even for sessions nobody touches (the scheduler calls this)."""
+    session_ids = set(uow.session.scalars(select(Enrollment.session_id).where(
+        Enrollment.state.in_((S.OPTION, S.OFFERED)), Enrollment.hold_expires_at <= clock.now())))
+    for session_id in sorted(session_ids):
+        _expire_holds(uow, lock_session(uow, session_id))
+    return len(session_ids)

@@ -172,3 +172,25 @@ def test_past_session_cannot_be_booked(world: World) -> None:
     with pytest.raises(DomainError) as refused:
         _enroll(world, "peeters", "BOSA-101/a")
     assert refused.value.code == "session_past"
+
+
+def test_scheduler_expires_lapsed_offers_for_untouched_sessions(world: World) -> None:
+    from core.scheduler import Scheduler
+
+    for person in ("dupont_marie", "dupont_jean", "peeters", "claes", "janssens"):
+        _enroll(world, person, "BOSA-101/a")
+    with world.app.unit_of_work() as uow:
+        officer = officer_by_email(uow, world.officer)
+        first = uow.session.scalars(select(Enrollment).order_by(Enrollment.id)).first()
+        assert first is not None
+        enrollment.unenroll(uow, officer, first.id)
+    clock.set_clock(lambda: NOW + enrollment.OFFER_PERIOD + timedelta(minutes=1))
+    scheduler = Scheduler(world.app)
+    try:
+        done = scheduler.tick()
+    finally:
+        scheduler.close()
+    assert done is not None and done["expire lapsed options and offers"] == 1
+    states = dict(_rows(world, Enrollment.collaborator_id, Enrollment.state))
+    assert states[world.people["claes"]] == S.CANCELLED
+    assert states[world.people["janssens"]] == S.OFFERED
