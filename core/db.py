@@ -2,13 +2,16 @@
 
 Write transactions on SQLite start with BEGIN IMMEDIATE, so a check-then-insert (seat count,
 then enrollment) is never interleaved with another writer; on PostgreSQL the services take a
-row lock (SELECT ... FOR UPDATE) for the same effect.
+row lock (SELECT ... FOR UPDATE) for the same effect. SQLite has one writer at a time anyway:
+threads of one process queue on a lock for it instead of SQLite's busy handler, which sleeps
+in steps of up to 100 ms and would throttle a busy instance.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -74,12 +77,14 @@ class Database:
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
         reader = self.engine.execution_options(sqlite_begin="DEFERRED")
         self._reader = sessionmaker(reader, expire_on_commit=False)
+        self._writer_lock = threading.Lock() if self.is_sqlite else None
 
     @contextmanager
     def transaction(self, *, readonly: bool = False) -> Iterator[Session]:
         factory = self._reader if readonly else self._writer
+        lock = None if readonly else self._writer_lock
         try:
-            with factory() as session, session.begin():
+            with lock or nullcontext(), factory() as session, session.begin():
                 yield session
         except OperationalError as exc:
             raise DatabaseError(_describe(exc)) from exc

@@ -13,16 +13,14 @@ import re
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from email.utils import getaddresses
-
-from sqlalchemy.exc import IntegrityError
 
 from core import clock
 from core.app import App, UnitOfWork
 from core.errors import DomainError
-from core.models import ProcessedDelivery, ReplyToken
-from core.services import reply_tokens, requests
-from mail_gateway.automatic import automatic_reason, sender_address
+from core.models import ReplyToken
+from core.services import deliveries, reply_tokens, requests
+from mail_gateway.automatic import automatic_reason
+from mail_gateway.headers import Headers
 from mail_gateway.quoting import read_verdict
 
 log = logging.getLogger(__name__)
@@ -46,39 +44,32 @@ FORGED = "sender_not_token_owner"
 NOT_UNDERSTOOD = "not_understood"
 
 
-def tokens_in(message: EmailMessage, domain: str, recipients: list[str]) -> list[str]:
+RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")
+
+
+def tokens_in(headers: Headers, domain: str, recipients: list[str]) -> list[str]:
     """Reply tokens from the reply address, or from our Message-ID in the thread headers."""
     plus = re.compile(rf"reply\+([a-z2-7]{{26}})@{re.escape(domain)}$", re.IGNORECASE)
-    addresses = list(recipients)
-    for header in ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To"):
-        addresses += [a for _n, a in getaddresses([str(v) for v in message.get_all(header, [])])]
+    addresses = list(recipients) + headers.addresses(RECIPIENT_HEADERS)
     found = [m.group(1).lower() for a in addresses if (m := plus.search(a.strip()))]
-    thread = " ".join(str(message.get(h, "")) for h in ("In-Reply-To", "References"))
+    thread = " ".join(headers.get(h) for h in ("In-Reply-To", "References"))
     found += [t.lower() for t in re.findall(rf"<[0-9a-f]{{16,32}}\.([a-z2-7]{{26}})@"
                                             rf"{re.escape(domain)}>", thread, re.IGNORECASE)]
     return list(dict.fromkeys(found))
 
 
-def addressed_to_us(message: EmailMessage, domain: str, recipients: list[str]) -> bool:
-    addresses = list(recipients)
-    for header in ("To", "Cc", "Delivered-To", "X-Original-To"):
-        addresses += [a for _n, a in getaddresses([str(v) for v in message.get_all(header, [])])]
+def addressed_to_us(headers: Headers, domain: str, recipients: list[str]) -> bool:
+    addresses = list(recipients) + headers.addresses(RECIPIENT_HEADERS)
     return any(a.lower().endswith("@" + domain.lower()) for a in addresses)
 
 
-def _delivery_key(message: EmailMessage, raw: bytes) -> str:
-    message_id = str(message.get("Message-ID", "")).strip()
+def _delivery_key(headers: Headers, raw: bytes) -> str:
+    message_id = headers.get("Message-ID")
     return "mail:" + (message_id[:180] or "sha256:" + hashlib.sha256(raw).hexdigest())
 
 
 def _first_time(uow: UnitOfWork, key: str) -> bool:
-    try:
-        with uow.session.begin_nested():
-            uow.session.add(ProcessedDelivery(key=key))
-            uow.session.flush()
-    except IntegrityError:
-        return False
-    return True
+    return deliveries.record_once(uow.session, key)
 
 
 def _answer_once(uow: UnitOfWork, kind: str, sender: str, scope: str) -> bool:
@@ -86,12 +77,11 @@ def _answer_once(uow: UnitOfWork, kind: str, sender: str, scope: str) -> bool:
     return _first_time(uow, f"mail-answer:{kind}:{sender}:{scope}")
 
 
-def _reply_context(message: EmailMessage) -> dict[str, str]:
-    subject = str(message.get("Subject", "")).strip()
+def _reply_context(headers: Headers) -> dict[str, str]:
+    subject = headers.subject()
     original = re.sub(r"^((re|tr|fw|fwd|aw|wg|antw)\s*:\s*)+", "", subject, flags=re.I)
-    message_id = str(message.get("Message-ID", "")).strip()
-    references = " ".join(filter(None, [str(message.get("References", "")).strip(),
-                                        message_id]))
+    message_id = headers.get("Message-ID")
+    references = " ".join(filter(None, [headers.get("References"), message_id]))
     return {"original_subject": original[:200], "in_reply_to": message_id,
             "references": references[-900:]}
 
@@ -99,40 +89,41 @@ def _reply_context(message: EmailMessage) -> dict[str, str]:
 def process(app: App, raw: bytes, *, via: str, recipients: list[str] | None = None) -> Outcome:
     message = message_from_bytes(raw, policy=policy.default)
     assert isinstance(message, EmailMessage)
-    outcome = _interpret(app, message, raw, recipients or [])
-    log.info("mail %s via %s: %s %s", message.get("Message-ID", "?"), via, outcome.reason,
+    headers = Headers(message)
+    outcome = _interpret(app, message, headers, raw, recipients or [])
+    log.info("mail %s via %s: %s %s", headers.get("Message-ID", "?"), via, outcome.reason,
              outcome.detail)
     return outcome
 
 
-def _interpret(app: App, message: EmailMessage, raw: bytes, recipients: list[str]) -> Outcome:
-    settings = app.settings
-    domain = settings.mail_domain
-    tokens = tokens_in(message, domain, recipients)
-    if not tokens and not addressed_to_us(message, domain, recipients):
+def _interpret(app: App, message: EmailMessage, headers: Headers, raw: bytes,
+               recipients: list[str]) -> Outcome:
+    domain = app.settings.mail_domain
+    tokens = tokens_in(headers, domain, recipients)
+    if not tokens and not addressed_to_us(headers, domain, recipients):
         return Outcome(NOT_FOR_US)
-    machine = automatic_reason(message)
+    machine = automatic_reason(headers)
     if machine:
-        return _ignored(app, message, AUTOMATIC, machine)
-    if message.get("X-ITMA-Outbox") is not None or sender_address(message).endswith(
-            "@" + domain.lower()):
-        return _ignored(app, message, OWN_MAIL, "")
+        return _ignored(app, headers, AUTOMATIC, machine)
+    if headers.has("X-ITMA-Outbox") or headers.sender().endswith("@" + domain.lower()):
+        return _ignored(app, headers, OWN_MAIL, "")
     with app.unit_of_work() as uow:
-        if not _first_time(uow, _delivery_key(message, raw)):
+        if not _first_time(uow, _delivery_key(headers, raw)):
             return Outcome(DUPLICATE)
-        return _act(uow, message, tokens)
+        return _act(uow, message, headers, tokens)
 
 
-def _ignored(app: App, message: EmailMessage, reason: str, detail: str) -> Outcome:
+def _ignored(app: App, headers: Headers, reason: str, detail: str) -> Outcome:
     with app.unit_of_work() as uow:
-        uow.audit(f"mail.{reason}", "mail", None, actor=sender_address(message) or "?",
-                  detail=detail, message_id=str(message.get("Message-ID", ""))[:200])
+        uow.audit(f"mail.{reason}", "mail", None, actor=headers.sender() or "?",
+                  detail=detail, message_id=headers.get("Message-ID")[:200])
     return Outcome(reason, detail)
 
 
-def _act(uow: UnitOfWork, message: EmailMessage, tokens: list[str]) -> Outcome:
-    sender = sender_address(message)
-    context = _reply_context(message)
+def _act(uow: UnitOfWork, message: EmailMessage, headers: Headers,
+         tokens: list[str]) -> Outcome:
+    sender = headers.sender()
+    context = _reply_context(headers)
     token, problem = None, "unknown"
     for candidate in tokens:
         token, problem = reply_tokens.check(uow, candidate)

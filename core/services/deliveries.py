@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from core import clock
 from core.app import App
@@ -14,15 +15,23 @@ from core.models import ProcessedDelivery
 KEEP = timedelta(days=2)
 
 
+def record_once(session: Session, key: str) -> bool:
+    """Insert the delivery's key in the caller's transaction; False if it was already there.
+
+    INSERT … ON CONFLICT DO NOTHING: a concurrent insert of the same key waits for the other
+    transaction and then does nothing, so two instances never both act.
+    """
+    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
+    statement = (dialect.insert(ProcessedDelivery)
+                 .values(key=key[:200], at=clock.now()).on_conflict_do_nothing()
+                 .returning(ProcessedDelivery.key))
+    return session.execute(statement).first() is not None
+
+
 def first_time(app: App, key: str) -> bool:
     """True for the first delivery with this key, False for every repeat, on any instance."""
-    try:
-        with app.unit_of_work() as uow:
-            uow.session.add(ProcessedDelivery(key=key[:200]))
-            uow.session.flush()
-    except IntegrityError:
-        return False
-    return True
+    with app.unit_of_work() as uow:
+        return record_once(uow.session, key)
 
 
 def purge(app: App) -> int:
