@@ -25,7 +25,6 @@ not allow. The server directory is therefore a fresh ``tempfile.mkdtemp(prefix="
 
 from __future__ import annotations
 
-import atexit
 import grp
 import imaplib
 import os
@@ -33,7 +32,6 @@ import pwd
 import re
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import tempfile
@@ -44,6 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
+
+from tests.support.processes import LiveServers, free_port, tmp_root
 
 if TYPE_CHECKING:
     import imapclient
@@ -431,43 +431,16 @@ def _tail(text: str, lines: int = 3, width: int = 400) -> str:
     return joined if len(joined) <= width else "..." + joined[-width:]
 
 
-def _free_port(host: str = HOST) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-# Servers started by this process and not stopped yet: stopped at interpreter exit so an
-# interrupted test run does not leave Dovecot masters behind. Registered on first start only.
-_live: list[DovecotServer] = []
-_atexit_registered = False
-
-
-def _track(server: DovecotServer) -> None:
-    global _atexit_registered
-    if not _atexit_registered:
-        atexit.register(_stop_all)
-        _atexit_registered = True
-    if all(other is not server for other in _live):
-        _live.append(server)
-
-
-def _untrack(server: DovecotServer) -> None:
-    _live[:] = [other for other in _live if other is not server]
-
-
-def _stop_all() -> None:
-    for server in list(_live):
-        with suppress(Exception):
-            server.stop()
+_free_port = free_port
+_servers = LiveServers()
+_track = _servers.track
+_untrack = _servers.untrack
 
 
 # -- directories --------------------------------------------------------------------------------
 
 
-def _tmp_root() -> Path:
-    tmp = Path("/tmp")
-    return tmp if tmp.is_dir() else Path(tempfile.gettempdir())
+_tmp_root = tmp_root
 
 
 def _traversable(directory: Path, users: _Users) -> bool:

@@ -19,7 +19,6 @@ owns ``base_dir``, the binaries are run directly. In every case the database sup
 
 from __future__ import annotations
 
-import atexit
 import os
 import pwd
 import re
@@ -33,6 +32,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.support.processes import LiveServers, free_port, tmp_root
 
 DEBIAN_PG_ROOT = Path("/usr/lib/postgresql")
 PG_BIN_ENV = "ITMA_PG_BIN"  # optional override: a directory containing initdb and pg_ctl
@@ -327,43 +328,16 @@ def _accepts(host: str, port: int) -> bool:
         return False
 
 
-def _free_port(host: str = HOST) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-# Servers started by this process and not stopped yet: stopped at interpreter exit so an
-# interrupted test run does not leave postmasters behind. Registered on first start only.
-_live: list[PostgresServer] = []
-_atexit_registered = False
-
-
-def _track(server: PostgresServer) -> None:
-    global _atexit_registered
-    if not _atexit_registered:
-        atexit.register(_stop_all)
-        _atexit_registered = True
-    if all(other is not server for other in _live):
-        _live.append(server)
-
-
-def _untrack(server: PostgresServer) -> None:
-    _live[:] = [other for other in _live if other is not server]
-
-
-def _stop_all() -> None:
-    for server in list(_live):
-        with suppress(Exception):
-            server.stop()
+_free_port = free_port
+_servers = LiveServers()
+_track = _servers.track
+_untrack = _servers.untrack
 
 
 # -- directories --------------------------------------------------------------------------------
 
 
-def _tmp_root() -> Path:
-    tmp = Path("/tmp")
-    return tmp if tmp.is_dir() else Path(tempfile.gettempdir())
+_tmp_root = tmp_root
 
 
 def _searchable(directory: Path, runner: _Runner) -> bool:
