@@ -140,7 +140,7 @@ class Officer(Base):
     organisations: Mapped[list[Organisation]] = relationship(
         secondary=officer_organisations, lazy="selectin", order_by=Organisation.code)
     identities: Mapped[list[ChatIdentity]] = relationship(
-        back_populates="officer", lazy="selectin", cascade="all, delete-orphan")
+        back_populates="officer", lazy="select", cascade="all, delete-orphan")
 
     @property
     def display_name(self) -> str:
