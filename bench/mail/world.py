@@ -93,6 +93,7 @@ def build(app: App, count: int, session_share: float, rng_seed: int = 2026
     starts = _bench_sessions(app, seats=with_session // SESSIONS + 10)
     numbers = iter(_fresh_numbers(app, with_session, rng))
     ids: list[int] = []
+    kinds: list[str] = []
     placed = 0
     batch = 250
     for first in range(0, count, batch):
@@ -115,9 +116,11 @@ def build(app: App, count: int, session_share: float, rng_seed: int = 2026
                                    next(numbers) if session else None}})
                 assert created
                 ids.append(request.id)
+                kinds.append(wants["kind"])
     return {"requests": count, "session_requests": with_session,
             "mailing_list_requests": count - with_session, "sessions": SESSIONS,
-            "training": TRAINING, "officer": seed.DEMO_OFFICER, "request_ids": ids}
+            "training": TRAINING, "officer": seed.DEMO_OFFICER, "request_ids": ids,
+            "kinds": kinds}
 
 
 def tokens(app: App, email: str, request_ids: list[int]) -> list[str]:

@@ -1,0 +1,1 @@
+"""Load benchmark: K worker processes of the core services against one PostgreSQL, vs pgbench."""
