@@ -23,6 +23,8 @@ REFUSE_WORD = {"fr": "REFUSER", "nl": "WEIGEREN", "en": "REFUSE", "de": "ABLEHNE
 TRAINING_OFFICER = {"fr": "responsable de formation", "nl": "opleidingsverantwoordelijke",
                     "en": "training officer", "de": "Ausbildungsverantwortlichen"}
 REPLY_ADDRESS = "reply+Tok3n_abc@itma.localhost"
+# _*.html are not mails: the layout every mail extends and its per-language texts
+HTML_MAILS = sorted(p for p in MAIL_DIR.glob("*.html") if not p.name.startswith("_"))
 
 
 def day(value: str | date | datetime | None) -> str:
@@ -136,14 +138,23 @@ def test_text_templates_are_short(path: Path) -> None:
     assert len(path.read_text("utf-8").splitlines()) <= 60
 
 
-@pytest.mark.parametrize("path", sorted(MAIL_DIR.glob("*.html")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", HTML_MAILS, ids=lambda p: p.name)
 def test_html_templates_use_inline_styles_only(path: Path) -> None:
     source = path.read_text("utf-8")
-    assert "<style" not in source and "class=" not in source
-    assert "<img" not in source and "<link" not in source and "<script" not in source
-    assert "max-width:600px" in source
-    assert "|safe" not in source.replace(" ", "")
-    assert source.startswith("{% autoescape true %}")
+    layout = (MAIL_DIR / "_layout.html").read_text("utf-8")
+    texts = (MAIL_DIR / f"_frame.{path.name.split('.')[1]}.html").read_text("utf-8")
+    for part in (source, layout, texts):
+        assert "<style" not in part and "class=" not in part
+        assert "<img" not in part and "<link" not in part and "<script" not in part
+        assert "|safe" not in part.replace(" ", "")
+    assert "max-width:600px" in layout
+    assert layout.startswith("{% autoescape true %}")
+    assert source.startswith('{% extends "_layout.html" %}')
+    # A block or macro escapes by itself only: the layout's {% autoescape true %} does not reach it.
+    bodies = (re.findall(r"{% block \w+ %}(.*?){% endblock %}", source, re.S)
+              + re.findall(r"{% macro .*? %}(.*?){% endmacro %}", texts, re.S))
+    for body in bodies:
+        assert "{{" not in body or body.startswith("{% autoescape true %}"), body[:80]
 
 
 # ------------------------------------------------------------------ rendering
