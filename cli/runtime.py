@@ -53,6 +53,22 @@ def setup_logging(settings: Settings) -> None:
     root.setLevel(logging.INFO)
 
 
+class OneLine(logging.Formatter):
+    """Console lines for operators: time, level, message — the traceback stays in the file."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{self.formatTime(record, '%H:%M:%S')} {record.levelname.lower()}: " \
+               f"{record.getMessage()}"
+
+
+def log_to_console(level: int = logging.WARNING) -> None:
+    """Long-running commands (serve) also show warnings on stderr, one line each."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(level)
+    handler.setFormatter(OneLine())
+    logging.getLogger().addHandler(handler)
+
+
 def make_app(check_schema: bool = True) -> App:
     settings = load_settings()
     setup_logging(settings)

@@ -13,7 +13,7 @@ import uvicorn
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import slack, slack_worker, web
-from cli.runtime import CommandError, make_app
+from cli.runtime import CommandError, log_to_console, make_app
 from core.app import App
 from core.conversation import Engine
 from core.scheduler import Scheduler
@@ -122,6 +122,7 @@ conversation turns run on worker threads (Python's default is 5 ms)."""
 
 def serve(_args: argparse.Namespace) -> int:
     app = make_app()
+    log_to_console()
     sys.setswitchinterval(SWITCH_INTERVAL)
     try:
         asyncio.run(_serve(app))

@@ -11,6 +11,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from core.app import App
+from core.db import DatabaseError
 from mail_gateway.inbound import process
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,9 @@ class ReplyHandler:
         try:
             outcome = await asyncio.to_thread(process, self.app, raw, via="smtp",
                                               recipients=list(envelope.rcpt_tos))
+        except DatabaseError as exc:
+            log.warning("%s: mail answered 451, the sender will retry", exc)
+            return "451 4.3.0 Temporary failure, please retry"
         except Exception:
             log.exception("inbound mail failed")
             return "451 4.3.0 Temporary failure, please retry"
