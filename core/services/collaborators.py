@@ -68,12 +68,15 @@ def find_by_nrn(uow: UnitOfWork, number: str) -> Collaborator | None:
 
 
 def add_collaborator(uow: UnitOfWork, officer: Officer | None, spec: NewCollaborator,
-                     actor: str | None = None) -> Collaborator:
+                     actor: str | None = None, *,
+                     organisation: Organisation | None = None,
+                     known_new: bool = False) -> Collaborator:
+    """Add someone by national register number; `known_new` when the caller just looked."""
     number, language = _validated(spec)
-    organisation = organisation_by_code(uow, spec.organisation)
+    organisation = organisation or organisation_by_code(uow, spec.organisation)
     if officer is not None:
         require_organisation(officer, organisation)
-    existing = find_by_nrn(uow, number.digits)
+    existing = None if known_new else find_by_nrn(uow, number.digits)
     if existing is not None:
         raise DomainError("collaborator_exists", name=existing.display_name,
                           organisation=existing.organisation.code)

@@ -84,6 +84,7 @@ def lock_session(uow: UnitOfWork, session_id: int) -> TrainingSession:
 
 
 def seats_taken(uow: UnitOfWork, session_id: int) -> int:
+    """Seats held, lapsed holds included until they are expired (the waitlist comes first)."""
     return uow.session.scalar(select(func.count()).select_from(Enrollment).where(
         Enrollment.session_id == session_id, Enrollment.state.in_(SEAT_HOLDING))) or 0
 
@@ -149,7 +150,6 @@ def enroll(uow: UnitOfWork, officer: Officer, collaborator_id: int, session_id: 
     require_collaborator(officer, collaborator)
     require_training(officer, session.training)
     _check_bookable(session)
-    _expire_holds(uow, session)
     _refuse_other_session(uow, collaborator, session)
     enrollment = uow.session.scalar(select(Enrollment).where(
         Enrollment.session_id == session.id, Enrollment.collaborator_id == collaborator.id))
@@ -158,8 +158,13 @@ def enroll(uow: UnitOfWork, officer: Officer, collaborator_id: int, session_id: 
             and not confirming_option):
         raise DomainError(f"already_{enrollment.state}", name=collaborator.display_name,
                           code=session.training.code)
-    has_seat = enrollment is not None and enrollment.state in (S.OPTION, S.OFFERED)
+    has_seat = (enrollment is not None and enrollment.state in (S.OPTION, S.OFFERED)
+                and (enrollment.hold_expires_at is None
+                     or enrollment.hold_expires_at > clock.now()))
     free = session.capacity - seats_taken(uow, session.id)
+    if free <= 0 and not has_seat:
+        _expire_holds(uow, session)  # lapsed holds give their seats back (to the waitlist first)
+        free = session.capacity - seats_taken(uow, session.id)
     if enrollment is None:
         enrollment = Enrollment(session=session, collaborator=collaborator, state=None)
     if has_seat or free > 0:

@@ -188,7 +188,8 @@ def _collaborator(uow: UnitOfWork, officer: Officer, request: RegistrationReques
     return add_collaborator(uow, officer, NewCollaborator(
         nrn=number, surname=person["surname"], given_names=person["given_names"],
         email=person.get("email"), language=person.get("language", "fr"),
-        organisation=request.organisation.code))
+        organisation=request.organisation.code), organisation=request.organisation,
+        known_new=True)
 
 
 def _session_wanted(uow: UnitOfWork, officer: Officer, wants: dict[str, Any]) -> TrainingSession:
