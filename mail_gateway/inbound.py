@@ -16,8 +16,10 @@ from email.message import EmailMessage
 
 from core import clock
 from core.app import App, UnitOfWork
+from core.conversation.context import Turn
+from core.conversation.flows.requests import approval_text
 from core.errors import DomainError
-from core.models import ReplyToken
+from core.models import RegistrationRequest, ReplyToken
 from core.services import deliveries, reply_tokens, requests
 from mail_gateway.automatic import automatic_reason
 from mail_gateway.headers import Headers
@@ -161,9 +163,6 @@ def _decide(uow: UnitOfWork, token: ReplyToken, approve: bool, reason: str | Non
             context: dict[str, str]) -> Outcome:
     officer = token.officer
     language = officer.language.value
-    from core.conversation.context import Turn
-    from core.conversation.flows.requests import approval_text
-
     turn = Turn(uow, officer, language, "mail", officer.email)
     try:
         with uow.session.begin_nested():
@@ -175,7 +174,7 @@ def _decide(uow: UnitOfWork, token: ReplyToken, approve: bool, reason: str | Non
                 text = turn.t("requests.refused", id=token.request_id)
     except DomainError as exc:
         if exc.code.startswith("request_already_"):
-            request = uow.session.get_one(type(token.request), token.request_id)
+            request = uow.session.get_one(RegistrationRequest, token.request_id)
             uow.enqueue_mail(officer.email, language, "reply_already_decided", {
                 **context, "name": officer.display_name, "request_id": request.id,
                 "state": str(request.state),

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
 from core import clock, i18n
-from core.app import App
+from core.app import App, UnitOfWork
 from core.conversation.context import Turn
 from core.conversation.flows.requests import approval_text, describe
 from core.conversation.types import APPROVE, REFUSE, Inbound, Reply
@@ -17,6 +18,7 @@ from core.models import (
     Enrollment,
     EnrollmentState,
     Officer,
+    RegistrationRequest,
     RequestState,
     TrainingSession,
 )
@@ -26,7 +28,12 @@ from core.services.access import require_active, require_organisation
 UPCOMING_LIMIT = 20
 
 
-def _turn(app: App, uow, officer: Officer | None, language: str) -> Turn:  # type: ignore[no-untyped-def]
+OfficerOf = Callable[[UnitOfWork, Inbound], Officer | None]
+"""How the engine finds the officer behind a chat user (Engine.officer_for)."""
+
+
+def _turn(uow: UnitOfWork, officer: Officer | None, language: str) -> Turn:
+    """A Turn used only for its texts and formatting, outside any dialogue."""
     return Turn(uow, officer, language, "", "")  # type: ignore[arg-type]
 
 
@@ -34,7 +41,7 @@ def request_card(app: App, request_id: int, language: str) -> Reply:
     """The "Nouvelle inscription" message: who, what, the data typed, and the two buttons."""
     with app.unit_of_work(readonly=True) as uow:
         request = requests.get(uow, request_id)
-        turn = _turn(app, uow, None, language)
+        turn = _turn(uow, None, language)
         person = request.person
         lines = [turn.t("card.title", organisation=request.organisation.name(language)),
                  describe(turn, request),
@@ -51,7 +58,7 @@ def request_card(app: App, request_id: int, language: str) -> Reply:
                      ref=f"request:{request.id}", done=False)
 
 
-def decided_line(turn: Turn, request) -> str:  # type: ignore[no-untyped-def]
+def decided_line(turn: Turn, request: RegistrationRequest) -> str:
     at = (request.decided_at.astimezone(clock.LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
           if request.decided_at else "?")
     by = request.decided_by.display_name if request.decided_by else "?"
@@ -66,7 +73,7 @@ class Decision:
     card: Reply | None = None
 
 
-def decide_request(app: App, officer_of, inbound: Inbound, request_id: int,  # type: ignore[no-untyped-def]
+def decide_request(app: App, officer_of: OfficerOf, inbound: Inbound, request_id: int,
                    approve: bool, reason: str | None) -> Decision:
     """A button press on a card: only an officer of that organisation may decide, once."""
     language = "fr"
@@ -77,7 +84,7 @@ def decide_request(app: App, officer_of, inbound: Inbound, request_id: int,  # t
                 return Decision(Reply(i18n.t(i18n.language_or_default(
                     (inbound.locale or "")[:2]), "link.unlinked")), False)
             language = officer.language.value
-            turn = _turn(app, uow, officer, language)
+            turn = _turn(uow, officer, language)
             if approve:
                 text = approval_text(turn, *requests.approve(uow, officer, request_id,
                                                              via=inbound.platform))
@@ -92,7 +99,7 @@ def decide_request(app: App, officer_of, inbound: Inbound, request_id: int,  # t
         return Decision(Reply(exc.message(language), language), False, card)
 
 
-def check_decider(app: App, officer_of, inbound: Inbound,  # type: ignore[no-untyped-def]
+def check_decider(app: App, officer_of: OfficerOf, inbound: Inbound,
                   request_id: int) -> Reply | None:
     """The polite refusal a clicker gets before any form opens, or None if they may decide."""
     with app.unit_of_work(readonly=True) as uow:
@@ -105,7 +112,7 @@ def check_decider(app: App, officer_of, inbound: Inbound,  # type: ignore[no-unt
             request = requests.get(uow, request_id)
             require_organisation(officer, request.organisation)
             if request.state != RequestState.PENDING:
-                return Reply(decided_line(_turn(app, uow, officer, language), request),
+                return Reply(decided_line(_turn(uow, officer, language), request),
                              language)
         except DomainError as exc:
             return Reply(exc.message(language), language)
@@ -119,14 +126,14 @@ class Home:
     sections: list[tuple[str, list[str]]] = field(default_factory=list)
 
 
-def home(app: App, officer_of, inbound: Inbound) -> Home:  # type: ignore[no-untyped-def]
+def home(app: App, officer_of: OfficerOf, inbound: Inbound) -> Home:
     with app.unit_of_work(readonly=True) as uow:
         officer = officer_of(uow, inbound)
         if officer is None:
             language = i18n.language_or_default((inbound.locale or "")[:2])
             return Home(language, i18n.t(language, "link.unlinked"))
         language = officer.language.value
-        turn = _turn(app, uow, officer, language)
+        turn = _turn(uow, officer, language)
         title = turn.t("home.title", name=officer.display_name,
                        organisations=", ".join(o.code for o in officer.organisations))
         try:

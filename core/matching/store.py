@@ -12,7 +12,7 @@ import threading
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from core import clock
@@ -31,7 +31,8 @@ class IndexedCollaborators:
         self._watermark: datetime | None = None
         self._lock = threading.Lock()
 
-    def _columns(self):  # type: ignore[no-untyped-def]
+    @staticmethod
+    def _columns() -> Select[tuple[int, str, str, int, bool, datetime]]:
         return select(Collaborator.id, Collaborator.surname, Collaborator.given_names,
                       Collaborator.organisation_id, Collaborator.active, Collaborator.updated_at)
 

@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from core import clock
@@ -60,7 +60,7 @@ class SessionView:
                 "free": self.free, "enrolled": self.enrolled, "waitlisted": self.waitlisted}
 
 
-def _live_hold():
+def _live_hold() -> ColumnElement[bool]:
     """A seat-holding enrollment whose hold has not expired (capacity counts it)."""
     return and_(Enrollment.state.in_(SEAT_HOLDING),
                 or_(Enrollment.hold_expires_at.is_(None), Enrollment.hold_expires_at > clock.now()))
