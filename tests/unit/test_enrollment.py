@@ -80,7 +80,9 @@ def _rows(world: World, *columns: object) -> list:
         return list(uow.session.execute(select(*columns)))
 
 
-def test_expired_offer_returns_the_seat_to_the_next_in_line(world: World) -> None:
+def _offer_to_claes_then_let_it_lapse(world: World) -> None:
+    """Full session (3 seats) with Claes then Janssens waiting; a seat frees, Claes is
+    offered it, and the offer lapses."""
     for person in ("dupont_marie", "dupont_jean", "peeters", "claes", "janssens"):
         _enroll(world, person, "BOSA-101/a")
     with world.app.unit_of_work() as uow:
@@ -89,6 +91,10 @@ def test_expired_offer_returns_the_seat_to_the_next_in_line(world: World) -> Non
         assert first is not None
         enrollment.unenroll(uow, officer, first.id)
     clock.set_clock(lambda: NOW + enrollment.OFFER_PERIOD + timedelta(minutes=1))
+
+
+def test_expired_offer_returns_the_seat_to_the_next_in_line(world: World) -> None:
+    _offer_to_claes_then_let_it_lapse(world)
     _enroll(world, "lambrechts", "BOSA-101/a")  # anyone counting seats expires lapsed holds
     states = dict(_rows(world, Enrollment.collaborator_id, Enrollment.state))
     assert states[world.people["claes"]] == S.CANCELLED
@@ -177,14 +183,7 @@ def test_past_session_cannot_be_booked(world: World) -> None:
 def test_scheduler_expires_lapsed_offers_for_untouched_sessions(world: World) -> None:
     from core.scheduler import Scheduler
 
-    for person in ("dupont_marie", "dupont_jean", "peeters", "claes", "janssens"):
-        _enroll(world, person, "BOSA-101/a")
-    with world.app.unit_of_work() as uow:
-        officer = officer_by_email(uow, world.officer)
-        first = uow.session.scalars(select(Enrollment).order_by(Enrollment.id)).first()
-        assert first is not None
-        enrollment.unenroll(uow, officer, first.id)
-    clock.set_clock(lambda: NOW + enrollment.OFFER_PERIOD + timedelta(minutes=1))
+    _offer_to_claes_then_let_it_lapse(world)
     scheduler = Scheduler(world.app)
     try:
         done = scheduler.tick()
