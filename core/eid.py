@@ -537,7 +537,7 @@ def _ocsp_signer(
     if _responder_matches(response, issuer):
         return issuer
     for candidate in response.certificates:
-        if not _responder_matches(response, candidate) or candidate.issuer != issuer.subject:
+        if not _responder_matches(response, candidate):
             continue
         try:
             candidate.verify_directly_issued_by(issuer)

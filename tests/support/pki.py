@@ -219,11 +219,18 @@ def make_citizen(
     return CertAndKey(builder.sign(issuer.key, _hash_for(issuer.key)), key)
 
 
-def make_ocsp_signer(issuer: CertAndKey, *, now: datetime, eku: bool = True) -> CertAndKey:
+def make_ocsp_signer(
+    issuer: CertAndKey,
+    *,
+    now: datetime,
+    eku: Iterable[x509.ObjectIdentifier] | None = (ExtendedKeyUsageOID.OCSP_SIGNING,),
+    valid_from: timedelta = timedelta(days=-1),
+    valid_for: timedelta = timedelta(days=31),
+) -> CertAndKey:
     """A delegated OCSP responder certificate, as real CAs use instead of their own key.
 
-    ``eku=False`` makes a certificate without OCSPSigning, which must not be trusted to sign
-    OCSP answers even though the CA issued it.
+    An ``eku`` without OCSPSigning (or ``None``, no EKU at all) makes a certificate that must not
+    be trusted to sign OCSP answers even though the CA issued it.
     """
     key = new_key("ec")
     builder = (
@@ -232,14 +239,12 @@ def make_ocsp_signer(issuer: CertAndKey, *, now: datetime, eku: bool = True) -> 
         .issuer_name(issuer.cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=30))
+        .not_valid_before(now + valid_from)
+        .not_valid_after(now + valid_from + valid_for)
         .add_extension(make_key_usage(digital_signature=True), critical=True)
     )
-    if eku:
-        builder = builder.add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]), critical=False
-        )
+    if eku is not None:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(list(eku)), critical=False)
     return CertAndKey(builder.sign(issuer.key, _hash_for(issuer.key)), key)
 
 
@@ -384,9 +389,11 @@ def ocsp_response(
     responder_cert: x509.Certificate | None = None,
     nonce: bytes | None = None,
     now: datetime | None = None,
+    by_name: bool = False,
 ) -> bytes:
     """A signed DER OCSP response for ``cert``. Signed by the issuer itself unless a delegated
-    ``responder_cert`` is given (it is then embedded, as real responders do)."""
+    ``responder_cert`` is given (it is then embedded, as real responders do). The responder is
+    identified by key hash, or by name with ``by_name`` (RFC 6960 allows both)."""
     now = now or datetime.now(UTC)
     cert_status, this_update, next_update, revoked_at = _response_builder(
         status, now - timedelta(minutes=1), now + timedelta(days=1)
@@ -401,7 +408,10 @@ def ocsp_response(
         revocation_time=revoked_at,
         revocation_reason=x509.ReasonFlags.key_compromise if revoked_at else None,
     )
-    return _sign_response(builder, responder_key, responder_cert or issuer, responder_cert, nonce)
+    encoding = ocsp.OCSPResponderEncoding.NAME if by_name else ocsp.OCSPResponderEncoding.HASH
+    return _sign_response(
+        builder, responder_key, responder_cert or issuer, responder_cert, nonce, encoding
+    )
 
 
 def _sign_response(
@@ -410,8 +420,9 @@ def _sign_response(
     responder_id_cert: x509.Certificate,
     embedded: x509.Certificate | None,
     nonce: bytes | None,
+    encoding: ocsp.OCSPResponderEncoding = ocsp.OCSPResponderEncoding.HASH,
 ) -> bytes:
-    builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, responder_id_cert)
+    builder = builder.responder_id(encoding, responder_id_cert)
     if embedded is not None:
         builder = builder.certificates([embedded])
     if nonce is not None:
@@ -429,7 +440,8 @@ class OcspServer:
     It answers POSTed requests from ``statuses`` (certificate serial → "good"/"revoked"; absent
     serials are "unknown"), building the answer from the request's CertID so it needs no copy of
     the certificates. ``mode`` switches to the failures a checker must survive: garbage bytes, a
-    response signed by an unrelated key, an unsuccessful ``tryLater`` status, a wrong nonce.
+    response naming the CA as responder but signed by another key, an unsuccessful ``tryLater``
+    status, a wrong nonce.
     """
 
     def __init__(
@@ -446,7 +458,8 @@ class OcspServer:
         self.now = now
         self.mode: OcspMode = "normal"
         self.requests: list[ocsp.OCSPRequest] = []
-        self._stranger = new_key("ec")
+        self.content_types: list[str] = []
+        self._impostor = _impostor(issuer)
         self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -457,7 +470,10 @@ class OcspServer:
         return f"http://{host!s}:{port}/ocsp"
 
     def start(self) -> OcspServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        # A short poll interval makes stop() quick; the default 0.5 s would dominate the tests.
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -507,7 +523,8 @@ class OcspServer:
         if self.mode == "wrong_nonce" and nonce is not None:
             nonce = hashlib.sha256(nonce).digest()[:16]
         if self.mode == "wrong_signer":
-            return _sign_response(builder, self._stranger, self.issuer.cert, None, nonce)
+            return _sign_response(builder, self._impostor.key, self._impostor.cert, None, nonce,
+                                  ocsp.OCSPResponderEncoding.NAME)
         if self.responder is not None:
             return _sign_response(
                 builder, self.responder.key, self.responder.cert, self.responder.cert, nonce
@@ -521,6 +538,7 @@ class OcspServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
+                server.content_types.append(self.headers.get("Content-Type", ""))
                 try:
                     answer = server.answer(body)
                 except ValueError:
@@ -536,6 +554,23 @@ class OcspServer:
                 """Quiet: pytest output should show failures, not access logs."""
 
         return Handler
+
+
+def _impostor(issuer: CertAndKey) -> CertAndKey:
+    """A key posing under the issuer's name: a response it signs names the real CA as responder
+    (by name), so only the signature check can tell the difference."""
+    key = new_key("ec")
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(issuer.cert.subject)
+        .issuer_name(issuer.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(issuer.cert.not_valid_before_utc)
+        .not_valid_after(issuer.cert.not_valid_after_utc)
+        .sign(key, hashes.SHA384())
+    )
+    return CertAndKey(cert, key)
 
 
 def _request_nonce(request: ocsp.OCSPRequest) -> bytes | None:
