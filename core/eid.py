@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -81,21 +81,7 @@ Reason = Literal[
     "signature",
 ]
 
-REASONS: Final[tuple[Reason, ...]] = (
-    "malformed",
-    "untrusted",
-    "expired",
-    "not_yet_valid",
-    "signature_certificate",
-    "key_usage",
-    "eku",
-    "country",
-    "nrn_missing",
-    "nrn_invalid",
-    "revoked",
-    "revocation_unknown",
-    "signature",
-)
+REASONS: Final[tuple[Reason, ...]] = get_args(Reason)
 
 _MESSAGES: Final[dict[str, str]] = {
     "malformed": "The certificate could not be read.",
