@@ -73,6 +73,7 @@ def approval_text(turn: Turn, request: RegistrationRequest,
         return turn.t("requests.approved_list", id=request.id, email=request.person["email"])
     key = ("requests.approved_waitlisted" if outcome.enrollment.state == EnrollmentState.WAITLISTED
            else "requests.approved_enrolled")
-    return turn.t(key, id=request.id, name=outcome.enrollment.collaborator.display_name,
+    return turn.t(key, outcome.enrollment.collaborator.sex, id=request.id,
+                  name=outcome.enrollment.collaborator.display_name,
                   code=outcome.enrollment.session.training.code,
                   date=turn.day(outcome.enrollment.session.starts_on))
