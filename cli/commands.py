@@ -229,3 +229,17 @@ def mail_process(args: argparse.Namespace) -> int:
 
 
 EX_TEMPFAIL = 75
+
+
+def link_url(args: argparse.Namespace) -> int:
+    """The one-time URL the chat `link` command would give that chat user."""
+    from core.services import links
+
+    platform, value = ("slack", args.slack) if args.slack else ("teams", args.teams)
+    workspace, sep, user = value.partition(":")
+    if not sep or not workspace or not user:
+        raise CommandError(f"--{platform}: expected WORKSPACE:USER, got {value!r}")
+    app = make_app()
+    with app.unit_of_work() as uow:
+        print(links.issue(uow, platform, workspace, user))
+    return 0

@@ -11,7 +11,6 @@ from cli.runtime import CommandError, run
 
 NOT_BUILT = {
     "helpdesk list": "helpdesk triage is not built yet",
-    "link url": "eID linking is not built yet (eID issue); use `officers link` meanwhile",
     "import pdata": "the P-data validation module is not built yet; "
                     "`import collaborators` loads a full file",
 }
@@ -120,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("--slack", metavar="TEAM:USER")
     target.add_argument("--teams", metavar="TENANT:OBJECTID")
-    p.set_defaults(func=_not_built("link url"))
+    p.set_defaults(func=commands.link_url)
     return parser
 
 

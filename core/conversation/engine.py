@@ -20,7 +20,7 @@ from core.conversation.flows.base import Answer, Flow
 from core.conversation.flows.enroll import EnrollFlow
 from core.conversation.flows.listings import OverviewFlow, ParticipantsFlow, ReportFlow, SeatsFlow
 from core.conversation.flows.requests import DecideFlow, RequestsFlow
-from core.conversation.flows.simple import HelpFlow, LinkFlow
+from core.conversation.flows.simple import HelpFlow, LinkFlow, link_reply
 from core.conversation.flows.unenroll import UnenrollFlow
 from core.conversation.parser import Parsed, parse
 from core.conversation.types import CANCEL, CONFIRM, Choice, Inbound, Reply
@@ -48,7 +48,7 @@ class Engine:
             with self.app.unit_of_work() as uow:
                 officer = self.officer_for(uow, inbound)
                 if officer is None:
-                    return self._unlinked(inbound)
+                    return self._unlinked(uow, inbound)
                 state = uow.session.scalar(select(ConversationState).where(
                     ConversationState.channel == inbound.channel,
                     ConversationState.user_ref == inbound.user_ref))
@@ -110,11 +110,15 @@ class Engine:
             return officer.language.value
         return i18n.language_or_default((inbound.locale or "")[:2])
 
-    def _unlinked(self, inbound: Inbound) -> Reply:
-        language = self._language(None, inbound, parse(inbound.text or ""))
+    def _unlinked(self, uow: UnitOfWork, inbound: Inbound) -> Reply:
+        """A chat account with no officer yet may only ask for its eID link."""
+        parsed = parse(inbound.text or "")
+        language = self._language(None, inbound, parsed)
         if inbound.platform in TRUSTED_CHANNELS:
             return Reply(i18n.t(language, "error.unknown_officer", email=inbound.user_ref),
                          language)
+        if parsed.intent == "link":
+            return link_reply(uow, inbound, language)
         return Reply(i18n.t(language, "link.unlinked"), language)
 
     def _turn(self, turn: Turn, inbound: Inbound) -> Reply:

@@ -195,3 +195,12 @@ def test_configuration_and_unbuilt_commands_fail_in_one_line(tmp_path: Path) -> 
     assert bad.returncode == 2 and "db upgrade" in bad.stderr
     bad = cli("helpdesk", "list", ok=False)
     assert bad.returncode == 3 and "not built yet" in bad.stderr
+
+
+def test_link_url_prints_a_one_time_url(demo: tuple[Cli, dict[str, Any]]) -> None:
+    cli, _summary = demo
+    first = cli("link", "url", "--slack", "T1:U1").stdout.strip()
+    second = cli("link", "url", "--slack", "T1:U1").stdout.strip()
+    assert first.startswith("https://127.0.0.1:8443/link/") and first != second
+    bad = cli("link", "url", "--teams", "no-colon", ok=False)
+    assert bad.returncode == 1 and "--teams" in bad.stderr

@@ -1,0 +1,90 @@
+"""eID account linking: a one-time URL for a chat account, completed by a validated certificate.
+
+The token has 256 bits, lives 10 minutes, is used once and is bound to the platform, workspace
+and user that asked. The officer is the one whose national register number is in the
+certificate; a chat account belongs to one officer, an officer may link several accounts, and
+a renewed card links again because the match is on the number, not the certificate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from core import clock
+from core.app import UnitOfWork
+from core.eid import Identity
+from core.errors import DomainError
+from core.models import LinkToken, Officer
+from core.services.access import link_identity, require_active
+
+VALIDITY = timedelta(minutes=10)
+PLATFORMS = ("slack", "teams")
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue(uow: UnitOfWork, platform: str, workspace: str, user_ref: str) -> str:
+    """A new one-time URL for that chat account."""
+    if platform not in PLATFORMS or not workspace or not user_ref:
+        raise DomainError("link_bad_account")
+    token = secrets.token_urlsafe(32)
+    uow.session.add(LinkToken(token_hash=_hash(token), platform=platform, workspace=workspace,
+                              user_ref=user_ref, csrf=secrets.token_urlsafe(24),
+                              expires_at=clock.now() + VALIDITY))
+    uow.audit("link.issued", "chat", None, actor=f"{platform}:{workspace}:{user_ref}")
+    return f"{uow.app.settings.public_url}/link/{token}"
+
+
+def pending(uow: UnitOfWork, token: str) -> LinkToken:
+    found = uow.session.get(LinkToken, _hash(token)) if token else None
+    if found is None:
+        raise DomainError("link_unknown")
+    if found.used_at is not None:
+        raise DomainError("link_used")
+    if found.expires_at <= clock.now():
+        raise DomainError("link_expired")
+    return found
+
+
+@dataclass(frozen=True)
+class Preview:
+    link: LinkToken
+    officer: Officer
+
+    @property
+    def account(self) -> str:
+        return f"{self.link.platform} {self.link.workspace}:{self.link.user_ref}"
+
+
+def preview(uow: UnitOfWork, token: str, identity: Identity) -> Preview:
+    """Who the certificate is, and what would be linked; nothing changes yet."""
+    link = pending(uow, token)
+    officer = uow.session.scalar(select(Officer).where(
+        Officer.nrn_hash == uow.app.vault.lookup_hash(identity.nrn)))
+    if officer is None:
+        raise DomainError("link_no_officer")
+    require_active(officer)
+    return Preview(link, officer)
+
+
+def complete(uow: UnitOfWork, token: str, identity: Identity) -> Preview:
+    """Link the chat account to the certificate's officer, once, and tell them in the chat."""
+    found = preview(uow, token, identity)
+    found.link.used_at = clock.now()
+    chat = link_identity(uow, found.officer, found.link.platform, found.link.workspace,
+                         found.link.user_ref, via="eid",
+                         actor=f"eid:{identity.fingerprint_sha256[:16]}")
+    chat.cert_fingerprint = identity.fingerprint_sha256
+    chat.cert_issuer = identity.issuer[:400]
+    chat.cert_serial = identity.serial[:80]
+    language = found.officer.language.value
+    uow.enqueue_chat(found.link.platform, f"{found.link.workspace}:{found.link.user_ref}",
+                     language, "linked", {"name": found.officer.display_name})
+    return found
