@@ -13,6 +13,7 @@ import uvicorn
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import slack, slack_worker, web
+from bot.link_page import LinkPage
 from cli.runtime import CommandError, log_to_console, make_app
 from core.app import App
 from core.conversation import Engine
@@ -62,6 +63,11 @@ async def _serve(app: App) -> None:
     _listen("ITMA_SMTP_LISTEN", settings.smtp_listen).close()
     gateway = MailGateway(app)
     fronts += gateway.start()
+    proxied = bool(settings.extra.get("eid_cert_header"))
+    link_page = LinkPage(app, serve_plain=proxied).start()
+    link_host, link_port = link_page.address
+    fronts.append(f"eID link page on {'http' if proxied else 'https'}://{link_host}:{link_port}"
+                  + (" (behind a proxy)" if proxied else ""))
     tasks.append(asyncio.create_task(mail_worker.deliver_forever(app, stop)))
     tasks.append(asyncio.create_task(_schedule(app, stop)))
     fronts.append("scheduler (one instance at a time)")
@@ -80,6 +86,7 @@ async def _serve(app: App) -> None:
         stop.set()
         # uvicorn re-raises the SIGINT it caught and asyncio.run then cancels this task:
         # shield the cleanup so connections close and workers finish their current message.
+        link_page.stop()
         cleanup = asyncio.ensure_future(_close(socket_mode, tasks, gateway))
         while not cleanup.done():
             with contextlib.suppress(asyncio.CancelledError):

@@ -18,7 +18,8 @@ def start(env: dict[str, str], timeout: float = 30.0) -> tuple[subprocess.Popen[
     """Start serve with ITMA_* settings from env; return the process once /healthz answers."""
     port = free_port()
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("ITMA_")}
-    full_env.update({"ITMA_SMTP_LISTEN": f"127.0.0.1:{free_port()}", **env},
+    full_env.update({"ITMA_SMTP_LISTEN": f"127.0.0.1:{free_port()}",
+                     "ITMA_LINK_LISTEN": f"127.0.0.1:{free_port()}", **env},
                     ITMA_HTTP_LISTEN=f"127.0.0.1:{port}",
                     PYTHONPATH=str(Path(__file__).resolve().parents[2]))
     log = Path(env["ITMA_HOME"]) / "serve.out"
