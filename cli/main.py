@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cli import commands, demo, officers, organisations, serve
+from cli import card, commands, demo, officers, organisations, serve
 from cli.runtime import CommandError, run
 
 NOT_BUILT = {
@@ -120,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--slack", metavar="TEAM:USER")
     target.add_argument("--teams", metavar="TENANT:OBJECTID")
     p.set_defaults(func=commands.link_url)
+    card.register(link, command)
     return parser
 
 

@@ -1,0 +1,129 @@
+"""`itma-assistant link card`: link a chat account with the eID card through PKCS#11.
+
+The card's Authentication key signs the server's nonce (RSA PKCS#1 v1.5 SHA-256, or ECDSA P-384
+over a SHA-384 digest computed here, as SoftHSM 2 and eID applet 1.8 need) and the server checks
+signature and certificate. The HTTP route for this is not built yet, so only ``--direct`` works:
+it talks to the database through :mod:`core.services.card_login`, for operators on the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from cli.runtime import CommandError, make_app
+
+TOKEN_LABEL = "BELPIC"
+KEY_LABEL = "Authentication"
+DEFAULT_PIN_ENV = "ITMA_CARD_PIN"
+
+
+@dataclass(frozen=True)
+class Card:
+    """The PKCS#11 module and the PIN; ``sign`` opens one session per call."""
+
+    module: str
+    pin: str
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        import pkcs11
+        from pkcs11 import exceptions as p11e
+
+        try:
+            lib = pkcs11.lib(self.module)
+        except (OSError, RuntimeError, p11e.PKCS11Error) as exc:
+            raise CommandError(f"cannot load the PKCS#11 module {self.module}: {exc}") from None
+        try:
+            token = lib.get_token(token_label=TOKEN_LABEL)
+        except p11e.NoSuchToken:
+            raise CommandError(f"no card found (no token labelled {TOKEN_LABEL})") from None
+        try:
+            return token.open(user_pin=self.pin)
+        except (p11e.PinIncorrect, p11e.PinInvalid, p11e.PinLenRange):
+            raise CommandError("the card refused the PIN: wrong PIN") from None
+        except p11e.PinLocked:
+            raise CommandError("the card's PIN is blocked") from None
+
+    def certificate_and_signature(self, challenge: bytes) -> tuple[bytes, bytes]:
+        """The Authentication certificate (PEM) and its key's signature over ``challenge``."""
+        from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
+        from pkcs11 import exceptions as p11e
+        from pkcs11.util.ec import encode_ecdsa_signature
+
+        with self._open() as session:
+            try:
+                certs = list(session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE,
+                                                  Attribute.LABEL: KEY_LABEL}))
+                if not certs:
+                    raise CommandError(f"no {KEY_LABEL} certificate on the card")
+                der = certs[0][Attribute.VALUE]
+                key = session.get_key(object_class=ObjectClass.PRIVATE_KEY, label=KEY_LABEL)
+                if key.key_type == KeyType.RSA:
+                    signature = key.sign(challenge, mechanism=Mechanism.SHA256_RSA_PKCS)
+                elif key.key_type == KeyType.EC:
+                    digest = hashlib.sha384(challenge).digest()
+                    signature = encode_ecdsa_signature(
+                        key.sign(digest, mechanism=Mechanism.ECDSA))
+                else:
+                    raise CommandError("the card's Authentication key is neither RSA nor EC")
+            except (p11e.NoSuchKey, p11e.MultipleObjectsReturned):
+                raise CommandError(f"no single {KEY_LABEL} key on the card") from None
+            except p11e.PKCS11Error as exc:
+                raise CommandError(f"the card failed: {type(exc).__name__}") from None
+        pem = x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM)
+        return pem, signature
+
+
+def token_of(url: str) -> str:
+    path = urlsplit(url).path.rstrip("/")
+    head, _, token = path.rpartition("/")
+    if not head.endswith("/link") or not token:
+        raise CommandError(f"--url: not a link URL: {url!r}")
+    return token
+
+
+def link_with_card(app, card: Card, url: str) -> str:  # type: ignore[no-untyped-def]
+    """The whole exchange, in process: nonce, card signature, server check. Returns the account
+    linked; raises CommandError with the reason in plain words."""
+    from core import eid
+    from core.errors import DomainError
+    from core.services import card_login
+
+    token = token_of(url)
+    try:
+        nonce = card_login.challenge(app, token)
+        cert_pem, signature = card.certificate_and_signature(nonce)
+        done = card_login.card_login(app, token, cert_pem, nonce, signature)
+    except eid.Refusal as exc:
+        raise CommandError(f"refused: {exc}") from None
+    except DomainError as exc:
+        raise CommandError(exc.message("en")) from None
+    return f"{done.account} linked to {done.officer.display_name}"
+
+
+def link_card(args: argparse.Namespace) -> int:
+    if not args.direct:
+        raise CommandError("`link card`: the HTTP route for card login is not built yet; "
+                           "on the server, use --direct", code=3)
+    pin = os.environ.get(args.pin_env)
+    if not pin:
+        raise CommandError(f"set the card PIN in ${args.pin_env}")
+    print(link_with_card(make_app(), Card(args.module, pin), args.url))
+    return 0
+
+
+def register(link: argparse._SubParsersAction, command) -> None:  # type: ignore[no-untyped-def]
+    p = command("card", "link a chat account with the eID card (PKCS#11)", link)
+    p.add_argument("--module", required=True, metavar="PATH", help="PKCS#11 module (.so)")
+    p.add_argument("--url", required=True, metavar="LINK_URL", help="the one-time link URL")
+    p.add_argument("--pin-env", default=DEFAULT_PIN_ENV, metavar="VAR",
+                   help=f"environment variable holding the PIN (default {DEFAULT_PIN_ENV})")
+    p.add_argument("--direct", action="store_true",
+                   help="talk to the database directly (operators on the server)")
+    p.set_defaults(func=link_card)
