@@ -44,6 +44,7 @@ import contextlib
 import hmac
 import http.server
 import ipaddress
+import json
 import logging
 import re
 import socket
@@ -65,7 +66,7 @@ from core import eid, i18n
 from core.app import App
 from core.config import TEMPLATES_DIR, ConfigError
 from core.errors import DomainError
-from core.services import links
+from core.services import card_login, links
 
 log = logging.getLogger(__name__)
 
@@ -419,6 +420,19 @@ class _Server(http.server.ThreadingHTTPServer):
         log.exception("link page: connection from %s failed", client_address[0])
 
 
+_CARD_PATH = re.compile(r"^/link/([A-Za-z0-9_-]{16,128})/(challenge|card)$")
+
+
+def card_step(app: App, token: str, step: str, body: dict[str, Any]) -> dict[str, Any]:
+    """challenge → a nonce to sign; card → certificate + signature checked, account linked."""
+    if step == "challenge":
+        return {"nonce": card_login.challenge(app, token).hex()}
+    done = card_login.card_login(app, token, str(body["certificate"]).encode(),
+                                 bytes.fromhex(str(body["nonce"])),
+                                 bytes.fromhex(str(body["signature"])))
+    return {"linked": done.account, "officer": done.officer.display_name}
+
+
 def _handler(page: LinkPage) -> type[http.server.BaseHTTPRequestHandler]:
     class Handler(http.server.BaseHTTPRequestHandler):
         server_version = "itma-link"
@@ -430,7 +444,38 @@ def _handler(page: LinkPage) -> type[http.server.BaseHTTPRequestHandler]:
             self._serve("GET")
 
         def do_POST(self) -> None:
-            self._serve("POST")
+            card = _CARD_PATH.match(urlsplit(self.path).path)
+            if card:
+                self._card(card.group(1), card.group(2))
+            else:
+                self._serve("POST")
+
+        def _card(self, token: str, step: str) -> None:
+            """The card path of `itma-assistant link card`: JSON in, JSON out."""
+            try:
+                length = int(self.headers.get("Content-Length", "0"))
+                body = json.loads(self.rfile.read(length) or b"{}") if 0 <= length <= 20_000 \
+                    else None
+                if not isinstance(body, dict):
+                    raise ValueError("expected a JSON object")
+                status, answer = 200, card_step(page.app, token, step, body)
+            except (ValueError, KeyError, TypeError) as exc:
+                status, answer = 400, {"error": f"malformed request: {exc}"}
+            except eid.Refusal as exc:
+                status, answer = 403, {"error": str(exc), "reason": exc.reason}
+            except DomainError as exc:
+                status, answer = 410 if exc.code in ("link_used", "link_expired") else 403, {
+                    "error": exc.message("en"), "reason": exc.code}
+            except Exception:
+                log.exception("link page: card login failed on %s", self._redacted())
+                status, answer = 500, {"error": "unexpected error"}
+            data = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(data)
 
         def _serve(self, method: str) -> None:
             language = accepted_language(self.headers.get("Accept-Language"))

@@ -2,7 +2,7 @@
 
 The card's Authentication key signs the server's nonce (RSA PKCS#1 v1.5 SHA-256, or ECDSA P-384
 over a SHA-384 digest computed here, as SoftHSM 2 and eID applet 1.8 need) and the server checks
-signature and certificate. The HTTP route for this is not built yet, so only ``--direct`` works:
+signature and certificate, over HTTPS with the link page (or ``--direct`` on the server):
 it talks to the database through :mod:`core.services.card_login`, for operators on the server.
 """
 
@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
+import ssl
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -107,14 +111,47 @@ def link_with_card(app, card: Card, url: str) -> str:  # type: ignore[no-untyped
     return f"{done.account} linked to {done.officer.display_name}"
 
 
+def link_over_https(card: Card, url: str, cafile: str | None = None,
+                    insecure: bool = False) -> str:
+    """The exchange with the link page: POST …/challenge, sign, POST …/card."""
+    token_of(url)
+    context = ssl.create_default_context(cafile=cafile)
+    if insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+
+    def post(step: str, payload: dict[str, str]) -> dict[str, str]:
+        request = urllib.request.Request(f"{url}/{step}", data=json.dumps(payload).encode(),
+                                         method="POST",
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30, context=context) as answer:
+                return dict(json.loads(answer.read()))
+        except urllib.error.HTTPError as exc:
+            try:
+                reason = json.loads(exc.read()).get("error", exc.reason)
+            except ValueError:
+                reason = exc.reason
+            raise CommandError(f"refused: {reason}") from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise CommandError(f"cannot reach the link page: {exc}") from None
+
+    nonce = bytes.fromhex(post("challenge", {})["nonce"])
+    cert_pem, signature = card.certificate_and_signature(nonce)
+    done = post("card", {"certificate": cert_pem.decode(), "nonce": nonce.hex(),
+                         "signature": signature.hex()})
+    return f"{done['linked']} linked to {done['officer']}"
+
+
 def link_card(args: argparse.Namespace) -> int:
-    if not args.direct:
-        raise CommandError("`link card`: the HTTP route for card login is not built yet; "
-                           "on the server, use --direct", code=3)
     pin = os.environ.get(args.pin_env)
     if not pin:
         raise CommandError(f"set the card PIN in ${args.pin_env}")
-    print(link_with_card(make_app(), Card(args.module, pin), args.url))
+    card = Card(args.module, pin)
+    if args.direct:
+        print(link_with_card(make_app(), card, args.url))
+    else:
+        print(link_over_https(card, args.url, args.cafile, args.insecure))
     return 0
 
 
@@ -126,4 +163,7 @@ def register(link: argparse._SubParsersAction, command) -> None:  # type: ignore
                    help=f"environment variable holding the PIN (default {DEFAULT_PIN_ENV})")
     p.add_argument("--direct", action="store_true",
                    help="talk to the database directly (operators on the server)")
+    p.add_argument("--cafile", metavar="PEM", help="CA of the link page's TLS certificate")
+    p.add_argument("--insecure", action="store_true",
+                   help="accept a self-signed link page certificate (tests only)")
     p.set_defaults(func=link_card)

@@ -25,7 +25,6 @@ from pkcs11 import Attribute, CertificateType, KeyType, ObjectClass
 from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
 from sqlalchemy import select
 
-from cli import main as cli_main
 from cli.card import Card, link_with_card
 from cli.runtime import CommandError
 from core import eid, nrn
@@ -185,9 +184,26 @@ def test_nonce_is_bound_to_its_link_token(link: Link, card: Card) -> None:
     assert linked(link.app) is None
 
 
-def test_without_direct_the_command_says_the_route_is_missing(
-        capsys: pytest.CaptureFixture[str]) -> None:
-    code = cli_main.main(["link", "card", "--module", MODULE,
-                          "--url", "https://example.invalid/link/abc"])
-    assert code == 3
-    assert "not built yet" in capsys.readouterr().err
+def test_card_login_over_https_with_the_link_page(link: Link, card: Card) -> None:
+    from bot.link_page import LinkPage
+    from cli.card import link_over_https
+    from tests.support.processes import free_port
+
+    port = free_port()
+    app = link.app
+    app.settings = dataclasses.replace(app.settings, link_listen=("127.0.0.1", port),
+                                       public_url=f"https://127.0.0.1:{port}")
+    with app.unit_of_work() as uow:
+        url = links.issue(uow, "slack", "T1", "U1")
+    page = LinkPage(app).start()
+    try:
+        with pytest.raises(CommandError, match="certificate verify failed"):
+            link_over_https(card, url)  # the self-signed test certificate is not trusted
+        message = link_over_https(card, url, insecure=True)
+        with pytest.raises(CommandError, match=r"(?i)used"):
+            link_over_https(card, url, insecure=True)
+    finally:
+        page.stop()
+    assert message == f"slack T1:U1 linked to {OFFICER_NAME}"
+    identity = linked(app)
+    assert identity is not None and identity.linked_via == "eid"
