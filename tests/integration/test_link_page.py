@@ -10,7 +10,6 @@ import html
 import http.client
 import logging
 import random
-import shutil
 import ssl
 import subprocess
 from collections.abc import Iterator
@@ -322,7 +321,6 @@ def test_plain_http_behind_a_proxy(site: Site, ca: TestPKI, trust_dir: Path) -> 
 # --- a real TLS client ---------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_curl_with_a_client_certificate(site: Site, ca: TestPKI) -> None:
     cert_file, key_file = _files(site.tmp, ca.citizen(OFFICER_NRN, key_type="ec"))
     url = f"https://127.0.0.1:{site.port}{site.path}"
