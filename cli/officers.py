@@ -42,6 +42,11 @@ def register(sub: argparse._SubParsersAction, command: Any) -> None:
     target.add_argument("--slack", metavar="TEAM:USER")
     target.add_argument("--teams", metavar="TENANT:OBJECTID")
     p.set_defaults(func=link)
+    p = command("unlink", "end a chat account's link to its officer (audited)", sub)
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--slack", metavar="TEAM:USER")
+    target.add_argument("--teams", metavar="TENANT:OBJECTID")
+    p.set_defaults(func=unlink)
 
 
 def add(args: argparse.Namespace) -> int:
@@ -97,11 +102,25 @@ def revoke(args: argparse.Namespace) -> int:
     return 0
 
 
-def link(args: argparse.Namespace) -> int:
+def _account(args: argparse.Namespace) -> tuple[str, str, str]:
     platform, value = ("slack", args.slack) if args.slack else ("teams", args.teams)
     workspace, sep, user = value.partition(":")
     if not sep or not workspace or not user:
         raise CommandError(f"--{platform}: expected WORKSPACE:USER, got {value!r}")
+    return platform, workspace, user
+
+
+def unlink(args: argparse.Namespace) -> int:
+    platform, workspace, user = _account(args)
+    app = make_app()
+    with app.unit_of_work() as uow:
+        officer = access.unlink_identity(uow, platform, workspace, user)
+        print(f"{platform} {workspace}:{user} no longer acts as {officer.email}")
+    return 0
+
+
+def link(args: argparse.Namespace) -> int:
+    platform, workspace, user = _account(args)
     app = make_app()
     with app.unit_of_work() as uow:
         officer = access.officer_by_email(uow, args.email)

@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import slack, slack_worker, web
 from bot.link_page import LinkPage
 from cli.runtime import CommandError, log_to_console, make_app
+from core import eid
 from core.app import App
 from core.conversation import Engine
 from core.scheduler import Scheduler
@@ -64,7 +65,11 @@ async def _serve(app: App) -> None:
     gateway = MailGateway(app)
     fronts += gateway.start()
     proxied = bool(settings.extra.get("eid_cert_header"))
-    link_page = LinkPage(app, serve_plain=proxied).start()
+    ocsp_mode = settings.extra.get("eid_ocsp", "off")
+    ocsp = (eid.OcspChecker(settings.extra.get("eid_ocsp_url") or None)
+            if ocsp_mode != "off" else None)
+    link_page = LinkPage(app, serve_plain=proxied, ocsp=ocsp,
+                         hard_fail=ocsp_mode == "hard").start()
     link_host, link_port = link_page.address
     fronts.append(f"eID link page on {'http' if proxied else 'https'}://{link_host}:{link_port}"
                   + (" (behind a proxy)" if proxied else ""))

@@ -63,7 +63,7 @@ _KEYS = (
     "smtp_listen", "http_listen", "link_listen", "imap_url", "helpdesk_imap_url", "intake_secret",
     "slack_bot_token", "slack_signing_secret", "slack_app_token", "slack_api_url",
     "teams_app_id", "teams_app_password", "teams_tenant_id", "eid_trust_dir", "eid_cert_header",
-    "trusted_proxies", "outbox_lease_seconds",
+    "trusted_proxies", "outbox_lease_seconds", "eid_ocsp", "eid_ocsp_url",
 )
 
 
@@ -146,6 +146,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         if key in raw and not raw[key].startswith(("http://", "https://")):
             raise ConfigError(f"ITMA_{key.upper()}: expected an http(s):// URL")
     _check_slack(raw)
+    if raw.get("eid_ocsp", "off") not in ("off", "soft", "hard"):
+        raise ConfigError("ITMA_EID_OCSP: expected off, soft (accept when the responder cannot "
+                          "be reached) or hard (refuse then)")
     known = {k: raw[k] for k in raw if k not in Settings.__dataclass_fields__}
     return Settings(
         home=home,

@@ -160,6 +160,21 @@ def link_identity(uow: UnitOfWork, officer: Officer, platform: str, workspace: s
     return identity
 
 
+def unlink_identity(uow: UnitOfWork, platform: str, workspace: str, user_ref: str,
+                    actor: str = "operator") -> Officer:
+    """End a chat account's link (a lost phone, a departure); the officer stays."""
+    identity = uow.session.scalar(select(ChatIdentity).where(
+        ChatIdentity.platform == platform, ChatIdentity.workspace == workspace,
+        ChatIdentity.user_ref == user_ref))
+    if identity is None:
+        raise DomainError("unknown_link", account=f"{platform} {workspace}:{user_ref}")
+    officer = identity.officer
+    uow.session.delete(identity)
+    uow.audit("identity.unlinked", "officer", officer.id, actor=actor, platform=platform,
+              workspace=workspace, user=user_ref)
+    return officer
+
+
 def list_officers(uow: UnitOfWork) -> list[Officer]:
     return list(uow.session.scalars(select(Officer).order_by(Officer.email)))
 

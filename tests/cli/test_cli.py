@@ -134,6 +134,12 @@ def test_officers_commands_and_errors(demo: tuple[Cli, dict[str, Any]]) -> None:
     new = next(o for o in cli.json("officers", "list", "--json")
                if o["email"] == "new@bosa.example")
     assert new["links"][0]["platform"] == "slack" and new["links"][0]["user"] == "U42"
+    cli("officers", "unlink", "--slack", "T1:U42")
+    assert next(o for o in cli.json("officers", "list", "--json")
+                if o["email"] == "new@bosa.example")["links"] == []
+    gone = cli("officers", "unlink", "--slack", "T1:U42", ok=False)
+    assert gone.returncode == 1 and "T1:U42" in gone.stderr
+    cli("officers", "link", "--email", "new@bosa.example", "--slack", "T1:U42")
     cli("officers", "revoke", "--email", "new@bosa.example")
     out = cli("say", "--as", "new@bosa.example", "inschrijven Maes BOSA-101").stdout
     assert "niet meer geldig" in out or "no longer valid" in out

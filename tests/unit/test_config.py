@@ -34,6 +34,7 @@ def test_toml_file_and_environment_precedence(tmp_path: Path) -> None:
     ({"ITMA_SECRET_KEY": "short"}, "ITMA_SECRET_KEY"),
     ({"ITMA_PUBLIC_URL": "ftp://x"}, "ITMA_PUBLIC_URL"),
     ({"ITMA_CONFIG": "/nonexistent/itma.toml"}, "ITMA_CONFIG"),
+    ({"ITMA_EID_OCSP": "sometimes"}, "ITMA_EID_OCSP"),
 ])
 def test_malformed_settings_are_named(tmp_path: Path, env: dict[str, str], named: str) -> None:
     with pytest.raises(ConfigError) as error:
