@@ -8,6 +8,7 @@ a renewed card links again because the match is on the number, not the certifica
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -84,6 +85,11 @@ def complete(uow: UnitOfWork, token: str, identity: Identity) -> Preview:
     chat.cert_fingerprint = identity.fingerprint_sha256
     chat.cert_issuer = identity.issuer[:400]
     chat.cert_serial = identity.serial[:80]
+    uow.audit("link.certificate", "officer", found.officer.id,
+              actor=f"eid:{identity.fingerprint_sha256[:16]}", issuer=identity.issuer[:200],
+              serial=identity.serial, ocsp=identity.ocsp,
+              ocsp_response=base64.b64encode(identity.ocsp_response).decode()
+              if identity.ocsp_response else None)
     language = found.officer.language.value
     uow.enqueue_chat(found.link.platform, f"{found.link.workspace}:{found.link.user_ref}",
                      language, "linked", {"name": found.officer.display_name})
