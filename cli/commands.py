@@ -233,12 +233,10 @@ EX_TEMPFAIL = 75
 
 def link_url(args: argparse.Namespace) -> int:
     """The one-time URL the chat `link` command would give that chat user."""
+    from cli.officers import chat_account
     from core.services import links
 
-    platform, value = ("slack", args.slack) if args.slack else ("teams", args.teams)
-    workspace, sep, user = value.partition(":")
-    if not sep or not workspace or not user:
-        raise CommandError(f"--{platform}: expected WORKSPACE:USER, got {value!r}")
+    platform, workspace, user = chat_account(args)
     app = make_app()
     with app.unit_of_work() as uow:
         print(links.issue(uow, platform, workspace, user))

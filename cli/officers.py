@@ -102,7 +102,7 @@ def revoke(args: argparse.Namespace) -> int:
     return 0
 
 
-def _account(args: argparse.Namespace) -> tuple[str, str, str]:
+def chat_account(args: argparse.Namespace) -> tuple[str, str, str]:
     platform, value = ("slack", args.slack) if args.slack else ("teams", args.teams)
     workspace, sep, user = value.partition(":")
     if not sep or not workspace or not user:
@@ -111,7 +111,7 @@ def _account(args: argparse.Namespace) -> tuple[str, str, str]:
 
 
 def unlink(args: argparse.Namespace) -> int:
-    platform, workspace, user = _account(args)
+    platform, workspace, user = chat_account(args)
     app = make_app()
     with app.unit_of_work() as uow:
         officer = access.unlink_identity(uow, platform, workspace, user)
@@ -120,7 +120,7 @@ def unlink(args: argparse.Namespace) -> int:
 
 
 def link(args: argparse.Namespace) -> int:
-    platform, workspace, user = _account(args)
+    platform, workspace, user = chat_account(args)
     app = make_app()
     with app.unit_of_work() as uow:
         officer = access.officer_by_email(uow, args.email)

@@ -42,6 +42,7 @@ from core.models import Collaborator, Organisation
 from core.services import catalog
 from core.services.access import link_identity, officer_by_email
 from tests.support import slack_payloads as sp
+from tests.support.processes import stop
 from tests.support.server import free_port, serve
 from tests.support.slack_mock import SlackMock
 
@@ -131,12 +132,7 @@ def baseline(api_url: str, home: Path) -> Iterator[tuple[str, int]]:
         wait_healthy(base, process)
         yield base, process.pid
     finally:
-        process.send_signal(2)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def child_pid(command_part: str) -> int | None:

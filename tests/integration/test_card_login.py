@@ -23,16 +23,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pkcs11 import Attribute, CertificateType, KeyType, ObjectClass
 from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
-from sqlalchemy import select
 
 from cli.card import Card, link_with_card
 from cli.runtime import CommandError
 from core import eid, nrn
 from core.app import App
-from core.models import ChatIdentity
 from core.services import card_login, links
 from core.services.access import NewOfficer, add_officer
 from tests.conftest import NOW, World
+from tests.integration.test_link_page import linked
 from tests.support import pki
 from tests.support.pki import TestPKI
 
@@ -124,16 +123,6 @@ def link(world: World, trust_dir: Path) -> Link:
                                     language="nl"))
         url = links.issue(uow, "slack", "T1", "U1")
     return Link(app, url)
-
-
-def linked(app: App) -> ChatIdentity | None:
-    with app.unit_of_work(readonly=True) as uow:
-        found = uow.session.scalar(select(ChatIdentity).where(
-            ChatIdentity.platform == "slack", ChatIdentity.workspace == "T1",
-            ChatIdentity.user_ref == "U1"))
-        if found is not None:
-            uow.session.expunge(found)
-        return found
 
 
 def test_card_links_the_chat_account(link: Link, card: Card) -> None:

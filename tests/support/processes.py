@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import atexit
+import signal
 import socket
+import subprocess
 import tempfile
 from contextlib import suppress
 from pathlib import Path
@@ -23,6 +25,16 @@ def free_port(host: str = "127.0.0.1") -> int:
 def tmp_root() -> Path:
     tmp = Path("/tmp")
     return tmp if tmp.is_dir() else Path(tempfile.gettempdir())
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """Ctrl-C first (a clean stop is part of what we test), then kill if it hangs."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 class LiveServers:

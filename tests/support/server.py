@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.support.processes import free_port
+from tests.support.processes import free_port, stop
 
 
 def start(env: dict[str, str], timeout: float = 30.0) -> tuple[subprocess.Popen[bytes], str]:
@@ -47,9 +47,4 @@ def serve(env: dict[str, str], timeout: float = 30.0) -> Iterator[str]:
     try:
         yield base
     finally:
-        process.send_signal(2)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
