@@ -159,8 +159,12 @@ def build(app: App, engine: Engine, client: AsyncWebClient, signing_secret: str 
             return
         text = MENTION.sub("", event.get("text", "")).strip() or "?"
         reply = await converse(Inbound(channel_of(body["team_id"]), event["user"], text=text))
-        await Place(bolt.client, channel=event["channel"],
-                    thread_ts=event.get("thread_ts") or event["ts"]).post(reply)
+        # A channel is public: the answer (people, seats, requests) goes to the officer alone,
+        # in the direct conversation where the flow continues; the thread gets one line.
+        await Place(bolt.client, channel=event["user"]).post(reply)
+        await bolt.client.chat_postMessage(
+            channel=event["channel"], thread_ts=event.get("thread_ts") or event["ts"],
+            text=i18n.t(reply.language, "buttons.answered_privately", user=event["user"]))
 
     @bolt.action(STEP_ACTIONS)
     async def on_step(ack: Any, body: dict[str, Any], action: dict[str, Any],

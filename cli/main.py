@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from cli import card, commands, demo, officers, organisations, serve
-from cli.runtime import CommandError, run
+from cli.runtime import CommandError, private_files, run
 
 NOT_BUILT = {
     "helpdesk list": "helpdesk triage is not built yet",
@@ -126,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    private_files()
     return run(lambda: args.func(args))
 
 

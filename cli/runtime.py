@@ -69,8 +69,26 @@ def log_to_console(level: int = logging.WARNING) -> None:
     logging.getLogger().addHandler(handler)
 
 
+def private_files() -> None:
+    """Everything this process creates — database, WAL, secret key, logs, Maildir, exports —
+    is readable by its owner only: they hold personal data and secrets."""
+    os.umask(0o077)
+
+
+def secure_home(settings: Settings) -> None:
+    """ITMA_HOME is 0700, so what an older version left group- or world-readable inside it
+    is out of reach too."""
+    try:
+        settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        settings.home.chmod(0o700)
+    except OSError as exc:
+        raise ConfigError(f"ITMA_HOME: cannot create or protect {settings.home}: "
+                          f"{exc.strerror}") from exc
+
+
 def make_app(check_schema: bool = True) -> App:
     settings = load_settings()
+    secure_home(settings)
     setup_logging(settings)
     app = App(settings)
     if check_schema:

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import os
 import random
+import re
 from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -185,6 +186,20 @@ def mask(nrn: NRN | str) -> str:
     """Log-safe form: the birth part helps support staff, the serial and check identify the person.
     Strings only need 11 digits so masking never fails on imperfect data."""
     return _mask_digits(_eleven_digits(nrn))
+
+
+_IN_TEXT = re.compile(r"(?<![\w.])(\d{2})[. ]?(\d{2})[. ]?(\d{2})[-. ]?(\d{3})[. ]?(\d{2})(?![\w])")
+
+
+def redact(text: str) -> str:
+    """Free text with every national-register-shaped number masked, checksum or not.
+
+    What officers type is echoed ("I did not understand …") and kept in conversation state;
+    a mistyped number is as personal as a valid one, so only the shape is required.
+    """
+    if not any(ch.isdigit() for ch in text):
+        return text
+    return _IN_TEXT.sub(lambda m: _mask_digits("".join(m.groups())), text)
 
 
 def generate(

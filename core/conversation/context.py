@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from core import clock, i18n
+from core import clock, i18n, nrn
 from core.app import UnitOfWork
 from core.conversation.types import CANCEL, CONFIRM, Choice, Reply
 from core.models import Collaborator, ConversationState, Language, Officer
@@ -59,7 +59,7 @@ class Turn:
             self.uow.session.add(self.state)
         self.state.flow, self.state.step = flow, step
         self.state.language = Language(self.language)
-        self.state.data = dict(self.data)
+        self.state.data = _redacted(self.data)
         self.state.updated_at = clock.now()
 
     def clear(self) -> None:
@@ -91,3 +91,21 @@ class Turn:
 
     def title(self, titles: dict[str, str], code: str) -> str:
         return titles.get(self.language) or titles.get("fr") or code
+
+
+SEALED_KEYS = frozenset({"nrn"})
+"""State keys that hold an encrypted value (the vault's hex), never free text."""
+
+
+def _redacted(data: dict[str, Any]) -> dict[str, Any]:
+    """What a flow keeps between turns, with any typed national register number masked:
+    conversation state is a plain JSON column, not the encrypted one."""
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return nrn.redact(value)
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+    return {k: (v if k in SEALED_KEYS else clean(v)) for k, v in data.items()}

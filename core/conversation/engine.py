@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from core import clock, i18n
+from core import clock, i18n, nrn
 from core.app import App, UnitOfWork
 from core.conversation import desk
 from core.conversation.context import Turn
@@ -26,7 +26,7 @@ from core.conversation.parser import Parsed, parse
 from core.conversation.types import CANCEL, CONFIRM, Choice, Inbound, Reply
 from core.errors import DomainError
 from core.models import ConversationState, Officer
-from core.services.access import officer_by_email, officer_for_identity
+from core.services.access import officer_by_email, officer_for_identity, require_active
 
 log = logging.getLogger(__name__)
 STATE_TTL = timedelta(hours=12)
@@ -35,6 +35,8 @@ FLOWS: dict[str, Flow] = {f.name: f for f in (
     EnrollFlow(), UnenrollFlow(), SeatsFlow(), OverviewFlow(), ParticipantsFlow(), ReportFlow(),
     RequestsFlow(), DecideFlow("approve"), DecideFlow("refuse"), AddFlow(), HelpFlow(),
     LinkFlow())}
+OPEN_FLOWS = frozenset({"help", "link"})
+"""The only flows an officer whose yearly access has lapsed may use: the rest is the gate's."""
 TRUSTED_CHANNELS = ("console",)
 """Channels whose user_ref is the officer's e-mail, vouched for by whoever runs the process."""
 
@@ -48,7 +50,7 @@ class Engine:
             with self.app.unit_of_work() as uow:
                 officer = self.officer_for(uow, inbound)
                 if officer is None:
-                    return self._unlinked(uow, inbound)
+                    return private(self._unlinked(uow, inbound))
                 state = uow.session.scalar(select(ConversationState).where(
                     ConversationState.channel == inbound.channel,
                     ConversationState.user_ref == inbound.user_ref))
@@ -57,9 +59,9 @@ class Engine:
                     state = None
                 turn = Turn(uow, officer, officer.language.value, inbound.channel,
                             inbound.user_ref, state, dict(state.data) if state else {})
-                return self._turn(turn, inbound)
+                return private(self._turn(turn, inbound))
         except DomainError as exc:
-            return self._refusal(inbound, exc)
+            return private(self._refusal(inbound, exc))
 
     def _refusal(self, inbound: Inbound, exc: DomainError) -> Reply:
         """A refused action ends its flow, in a fresh transaction, and says why."""
@@ -129,16 +131,21 @@ class Engine:
         if starts_new:
             turn.language = self._language(turn.officer, inbound, parsed)
             turn.clear()
+            if parsed.intent not in OPEN_FLOWS:
+                require_active(turn.officer)
             return FLOWS[str(parsed.intent)].start(turn, parsed)
         if state is None:
             if answer is not None:
                 return Reply(turn.t("flow.nothing_pending"), turn.language)
-            return Reply(turn.t("flow.not_understood", text=(inbound.text or "").strip()[:60]),
+            return Reply(turn.t("flow.not_understood",
+                                text=nrn.redact((inbound.text or "").strip())[:60]),
                          turn.language)
         turn.language = state.language.value
         if answer is CANCEL:
             turn.clear()
             return Reply(turn.t("flow.cancelled"), turn.language)
+        if state.flow not in OPEN_FLOWS:
+            require_active(turn.officer)
         if isinstance(answer, Reply):
             return answer
         return FLOWS[state.flow].resume(turn, state.step, answer or Answer(text=parsed.text))
@@ -165,3 +172,11 @@ class Engine:
                          language, choices=[Choice(k, v) for k, v in labels.items()],
                          actions=[CANCEL], done=False)
         return Answer(text=key, value=choices[key])
+
+
+def private(reply: Reply) -> Reply:
+    """The last word on what leaves the engine: no national register number typed by anyone
+    is ever echoed back, whatever flow or error message quoted the text."""
+    reply.text = nrn.redact(reply.text)
+    reply.choices = [Choice(c.key, nrn.redact(c.label)) for c in reply.choices]
+    return reply

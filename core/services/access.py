@@ -37,6 +37,11 @@ def require_organisation(officer: Officer, organisation: Organisation) -> None:
                           yours=", ".join(o.code for o in officer.organisations) or "-")
 
 
+def responsible_for(officer: Officer, organisation_id: int) -> bool:
+    """Whether the officer may see this organisation's people and requests at all."""
+    return organisation_id in {o.id for o in officer.organisations}
+
+
 def require_collaborator(officer: Officer, collaborator: Collaborator) -> None:
     require_organisation(officer, collaborator.organisation)
 

@@ -132,10 +132,24 @@ def test_direct_message_and_mention_in_a_thread(slack: Slack) -> None:
     assert dm.params["channel"] == "D1" and "Bruxelles — 3 places libres" in texts(dm)
     event = sp.app_mention("<@UBOT> aide", user_id=SOPHIE, channel="C9", ts="1700000123.000100")
     assert slack.post(sp.event_callback(event), sp.JSON) == 200
-    [_dm, thread] = slack.mock.wait_for("chat.postMessage", count=2)
+    [_dm, private, thread] = slack.mock.wait_for("chat.postMessage", count=3)
+    assert private.params["channel"] == SOPHIE and "thread_ts" not in private.params
+    assert "inscrire Dupont BOSA-101" in texts(private)
     assert thread.params["channel"] == "C9"
     assert thread.params["thread_ts"] == "1700000123.000100"
-    assert "inscrire Dupont BOSA-101" in texts(thread)
+    assert thread.params["text"] == f"<@{SOPHIE}> je vous ai répondu en message direct."
+
+
+def test_a_mention_in_a_channel_never_shows_people_there(slack: Slack) -> None:
+    event = sp.app_mention("<@UBOT> inscrire dupont BOSA-101 20/04", user_id=SOPHIE,
+                           channel="C9", ts="1700000200.000100")
+    assert slack.post(sp.event_callback(event), sp.JSON) == 200
+    [first, second] = slack.mock.wait_for("chat.postMessage", count=2)
+    in_channel = [c for c in (first, second) if c.params["channel"] == "C9"]
+    assert len(in_channel) == 1
+    assert "Dupont" not in json.dumps(in_channel[0].params, ensure_ascii=False)
+    private = next(c for c in (first, second) if c.params["channel"] == SOPHIE)
+    assert "Dupont Marie" in json.dumps(private.params["blocks"], ensure_ascii=False)
 
 
 def test_unlinked_user_only_gets_link_instructions(slack: Slack) -> None:

@@ -7,7 +7,7 @@ from core.conversation.context import Turn
 from core.conversation.flows.base import Answer
 from core.conversation.parser import Parsed
 from core.conversation.types import Reply
-from core.services.access import require_active
+from core.services.access import require_active, responsible_for
 from core.services.collaborators import NewCollaborator, add_collaborator, find_by_nrn
 
 NAME = "add"
@@ -33,8 +33,12 @@ class AddFlow:
             return turn.ask(NAME, "nrn", turn.t(f"add.nrn_{exc.reason}"))
         existing = find_by_nrn(turn.uow, number.digits)
         if existing is not None:
-            return turn.done(turn.t("add.exists", name=existing.display_name,
-                                    organisation=existing.organisation.code))
+            if responsible_for(turn.officer, existing.organisation_id):
+                return turn.done(turn.t("add.exists", name=existing.display_name,
+                                        organisation=existing.organisation.code))
+            turn.uow.audit("collaborator.add_known_elsewhere", "collaborator", None,
+                           turn.officer)
+            return turn.done(turn.t("add.exists_elsewhere"))
         turn.data["nrn"] = turn.uow.app.vault.encrypt(number).hex()
         turn.data["masked"] = nrn.mask(number)
         return self._next(turn)

@@ -6,9 +6,10 @@ from core.conversation.context import Turn
 from core.conversation.flows.base import Answer
 from core.conversation.parser import Parsed
 from core.conversation.types import Reply
+from core.errors import DomainError
 from core.models import EnrollmentState, RegistrationRequest
 from core.services import enrollment, requests
-from core.services.access import require_active
+from core.services.access import require_active, responsible_for
 
 
 def describe(turn: Turn, request: RegistrationRequest) -> str:
@@ -51,6 +52,8 @@ class DecideFlow:
         if parsed.number is None:
             return turn.done(turn.t(f"requests.{self.name}_usage"))
         request = requests.get(turn.uow, parsed.number)
+        if not responsible_for(turn.officer, request.organisation_id):
+            raise DomainError("unknown_request", id=parsed.number)
         turn.data.update(request_id=request.id, reason=parsed.rest or None)
         return turn.confirm(self.name, "confirm", turn.t(
             f"requests.{self.name}_confirm", request=describe(turn, request),
