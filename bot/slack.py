@@ -23,8 +23,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import slack_blocks as blocks
 from core import i18n
 from core.app import App
-from core.conversation import Engine, Inbound, Reply
-from core.conversation.types import CANCEL, CONFIRM
+from core.conversation import Engine, Inbound, Reply, desk
+from core.conversation.types import (
+    CANCEL,
+    CONFIRM,
+    HOME,
+    REASON,
+    approve_action,
+    refuse_action,
+    refuse_form_action,
+)
 from core.services import deliveries
 
 log = logging.getLogger(__name__)
@@ -191,11 +199,12 @@ def build(app: App, engine: Engine, client: AsyncWebClient, signing_secret: str 
     @bolt.action(blocks.ACTION_APPROVE)
     async def on_approve(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        if not await fresh(body):
+        request_id = _request_id(action.get("value"))
+        if request_id is None or not await fresh(body):
             return
-        await _decide(body, _request_id(action.get("value")), True, None,
-                      body.get("container", {}).get("channel_id"),
-                      body.get("container", {}).get("message_ts"))
+        container = body.get("container", {})
+        await _decide(body, approve_action(request_id), None, container.get("channel_id"),
+                      container.get("message_ts"))
 
     @bolt.action(blocks.ACTION_REFUSE)
     async def on_refuse(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -203,17 +212,17 @@ def build(app: App, engine: Engine, client: AsyncWebClient, signing_secret: str 
         if not await fresh(body):
             return
         request_id = _request_id(action.get("value"))
-        inbound = _inbound_of(body)
-        container = body.get("container", {})
-        refusal = (await run(engine.check_decider, inbound, request_id)
-                   if request_id else None)
-        if request_id is None or refusal is not None:
-            await _tell(body, refusal or Reply(i18n.t("fr", "flow.lost")))
+        if request_id is None:
+            await _tell(body, Reply(i18n.t("fr", "flow.lost")))
             return
-        language = await run(engine.language_of, inbound)
+        reply = await converse(_inbound_of(body, action=refuse_form_action(request_id)))
+        if reply.input != REASON:
+            await _tell(body, reply)
+            return
+        container = body.get("container", {})
         await bolt.client.views_open(trigger_id=body["trigger_id"], view=blocks.refuse_modal(
-            language, {"request": request_id, "channel": container.get("channel_id"),
-                       "ts": container.get("message_ts")}))
+            reply.language, {"request": request_id, "channel": container.get("channel_id"),
+                             "ts": container.get("message_ts")}))
 
     @bolt.view(blocks.REFUSE_MODAL)
     async def on_refuse_submit(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -223,12 +232,15 @@ def build(app: App, engine: Engine, client: AsyncWebClient, signing_secret: str 
         metadata = json.loads(view.get("private_metadata") or "{}")
         reason = (view["state"]["values"].get("reason", {}).get("reason", {})
                   .get("value") or "").strip() or None
-        await _decide(body, metadata.get("request"), False, reason, metadata.get("channel"),
-                      metadata.get("ts"))
+        request_id = metadata.get("request")
+        if isinstance(request_id, int):
+            await _decide(body, refuse_action(request_id), reason, metadata.get("channel"),
+                          metadata.get("ts"))
 
-    def _inbound_of(body: dict[str, Any]) -> Inbound:
+    def _inbound_of(body: dict[str, Any], action: str | None = None,
+                    text: str | None = None) -> Inbound:
         team = body.get("team", {}).get("id") or body["user"].get("team_id", "")
-        return Inbound(channel_of(team), body["user"]["id"])
+        return Inbound(channel_of(team), body["user"]["id"], text=text, action=action)
 
     async def _tell(body: dict[str, Any], reply: Reply, channel: str | None = None) -> None:
         """Only the clicker sees it: an ephemeral message where they clicked, else a DM."""
@@ -241,23 +253,19 @@ def build(app: App, engine: Engine, client: AsyncWebClient, signing_secret: str 
             await bolt.client.chat_postMessage(channel=user, text=reply.text,
                                                blocks=blocks.render(reply))
 
-    async def _decide(body: dict[str, Any], request_id: int | None, approve: bool,
-                      reason: str | None, channel: str | None, ts: str | None) -> None:
-        if request_id is None:
-            return
-        decision = await run(engine.decide_request, _inbound_of(body),
-                                           request_id, approve, reason)
-        if decision.card is not None and channel and ts:
-            await bolt.client.chat_update(channel=channel, ts=ts, text=decision.card.text,
-                                          blocks=blocks.render(decision.card))
-        await _tell(body, decision.reply, channel)
+    async def _decide(body: dict[str, Any], action: str, reason: str | None,
+                      channel: str | None, ts: str | None) -> None:
+        reply = await converse(_inbound_of(body, action=action, text=reason))
+        if reply.replaces is not None and channel and ts:
+            await bolt.client.chat_update(channel=channel, ts=ts, text=reply.replaces.text,
+                                          blocks=blocks.render(reply.replaces))
+        await _tell(body, reply, channel)
 
     @bolt.event("app_home_opened")
     async def on_home(event: dict[str, Any], body: dict[str, Any]) -> None:
         if event.get("tab", "home") != "home" or not await fresh(body):
             return
-        home = await run(engine.home, Inbound(channel_of(body["team_id"]),
-                                                            event["user"]))
+        home = await converse(Inbound(channel_of(body["team_id"]), event["user"], action=HOME))
         await bolt.client.views_publish(user_id=event["user"], view=blocks.home_view(home))
 
     return bolt
@@ -268,8 +276,8 @@ async def post_notification(engine: Engine, client: AsyncWebClient, to: str, lan
     """Post one outbox message: a request card with its buttons, or a plain notice."""
     _workspace, _, target = to.partition(":")
     if template == "request_new":
-        reply = await asyncio.to_thread(engine.request_card, int(context["request_id"]),
-                                        language)
+        reply = await asyncio.to_thread(desk.request_card, engine.app,
+                                        int(context["request_id"]), language)
     else:
         reply = Reply(subject, language)
     await client.chat_postMessage(channel=target, text=reply.text, blocks=blocks.render(reply))

@@ -7,7 +7,6 @@ from typing import Any
 
 from core import i18n
 from core.conversation import Reply
-from core.conversation.desk import Home
 from core.conversation.types import APPROVE, CANCEL, CONFIRM, REFUSE
 
 MAX_BUTTONS = 5
@@ -88,8 +87,9 @@ def refuse_modal(language: str, metadata: dict[str, Any]) -> dict[str, Any]:
                                                      "max_length": 400}}]}
 
 
-def home_view(home: Home) -> dict[str, Any]:
-    blocks: list[dict[str, Any]] = [{"type": "header", "text": _plain(home.title, 150)}]
+def home_view(home: Reply) -> dict[str, Any]:
+    """The App Home tab: the reply's text as its header, its sections as bullet lists."""
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": _plain(home.text, 150)}]
     for title, lines in home.sections:
         blocks.append({"type": "section", "text": _text(f"*{title}*")})
         if lines:

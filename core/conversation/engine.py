@@ -23,7 +23,18 @@ from core.conversation.flows.requests import DecideFlow, RequestsFlow
 from core.conversation.flows.simple import HelpFlow, LinkFlow, link_reply
 from core.conversation.flows.unenroll import UnenrollFlow
 from core.conversation.parser import Parsed, parse
-from core.conversation.types import CANCEL, CONFIRM, Choice, Inbound, Reply
+from core.conversation.types import (
+    APPROVE,
+    CANCEL,
+    CONFIRM,
+    HOME,
+    REASON,
+    REFUSE,
+    Choice,
+    Inbound,
+    Reply,
+    card_action,
+)
 from core.errors import DomainError
 from core.models import ConversationState, Officer
 from core.services.access import officer_by_email, officer_for_identity, require_active
@@ -46,6 +57,10 @@ class Engine:
         self.app = app
 
     def handle(self, inbound: Inbound) -> Reply:
+        """The one way in, for every front end: text, a choice, confirm/cancel, card actions."""
+        card = card_action(inbound.action) if inbound.action else None
+        if card is not None or inbound.action == HOME:
+            return private(self._outside_dialogue(inbound, card))
         try:
             with self.app.unit_of_work() as uow:
                 officer = self.officer_for(uow, inbound)
@@ -76,24 +91,25 @@ class Engine:
                 uow.session.delete(state)
         return Reply(exc.message(language), language)
 
-    # Outside a dialogue: request cards, decisions by button, home tab ---------------------
-    def request_card(self, request_id: int, language: str) -> Reply:
-        return desk.request_card(self.app, request_id, language)
-
-    def decide_request(self, inbound: Inbound, request_id: int, approve: bool,
-                       reason: str | None = None) -> desk.Decision:
-        return desk.decide_request(self.app, self.officer_for, inbound, request_id, approve,
-                                   reason)
-
-    def check_decider(self, inbound: Inbound, request_id: int) -> Reply | None:
-        return desk.check_decider(self.app, self.officer_for, inbound, request_id)
-
-    def language_of(self, inbound: Inbound) -> str:
+    def _outside_dialogue(self, inbound: Inbound, card: tuple[str, int] | None) -> Reply:
+        """Request cards and the home overview: they act on what `ref` names, not on a flow."""
         with self.app.unit_of_work(readonly=True) as uow:
-            return self._language(self.officer_for(uow, inbound), inbound, None)
-
-    def home(self, inbound: Inbound) -> desk.Home:
-        return desk.home(self.app, self.officer_for, inbound)
+            officer = self.officer_for(uow, inbound)
+            if officer is None:
+                language = self._language(None, inbound, None)
+                return Reply(i18n.t(language, "link.unlinked"), language)
+            if card is None:
+                return desk.home(uow, officer)
+            verb, request_id = card
+            if verb == f"{REFUSE}-form":
+                refusal = desk.check_decider(uow, officer, request_id)
+                language = officer.language.value
+                return refusal or Reply(i18n.t(language, "buttons.refuse_label"), language,
+                                        ref=f"request:{request_id}", input=REASON, done=False)
+            officer_id = officer.id
+        reason = (inbound.text or "").strip() or None
+        return desk.decide_request(self.app, officer_id, request_id, verb == APPROVE, reason,
+                                   via=inbound.platform)
 
     def officer_for(self, uow: UnitOfWork, inbound: Inbound) -> Officer | None:
         """The officer behind a chat user: linked identity, or e-mail on trusted channels."""

@@ -9,13 +9,42 @@ CONFIRM = "confirm"
 CANCEL = "cancel"
 APPROVE = "approve"
 REFUSE = "refuse"
+HOME = "home"
+REASON = "reason"
+"""Reply.input: the adapter collects this free text (a modal, a card input) and sends it back
+as Inbound.text with the action the Reply names in `ref`."""
+
+
+def approve_action(request_id: int) -> str:
+    """A card's Approve button: decide request N (the reason, if any, in Inbound.text)."""
+    return f"{APPROVE}:{request_id}"
+
+
+def refuse_action(request_id: int) -> str:
+    """Refuse request N with Inbound.text as the reason (the reason form's submit)."""
+    return f"{REFUSE}:{request_id}"
+
+
+def refuse_form_action(request_id: int) -> str:
+    """A card's Refuse button: may this user decide N? If so the answer asks for a reason."""
+    return f"{REFUSE}-form:{request_id}"
+
+
+def card_action(action: str) -> tuple[str, int] | None:
+    """('approve' | 'refuse' | 'refuse-form', request id) for a card action, else None."""
+    verb, _, number = action.partition(":")
+    if verb in (APPROVE, REFUSE, f"{REFUSE}-form") and number.isdigit():
+        return verb, int(number)
+    return None
 
 
 @dataclass(frozen=True)
 class Inbound:
     """What an adapter received. `channel` names platform and workspace, e.g. 'slack:T0123'.
 
-    `action` is a button press: 'confirm', 'cancel' or 'choose:KEY'.
+    `action` is a button press: 'confirm', 'cancel' or 'choose:KEY' for the pending flow;
+    'approve:N', 'refuse:N' (reason in `text`), 'refuse-form:N' on a request card; 'home' for
+    the officer's overview. Every front end enters the engine here, and only here.
     """
 
     channel: str
@@ -50,9 +79,21 @@ class Reply:
     done: bool = True
     ref: str | None = None
     """What the actions act on when it is not the pending flow, e.g. 'request:12'."""
+    replaces: Reply | None = None
+    """The card to show in place of the one clicked (decided: no buttons left), if any."""
+    input: str | None = None
+    """A text to collect before acting (REASON), for the action in `ref`."""
+    sections: list[tuple[str, list[str]]] = field(default_factory=list)
+    """Titled lists (the home overview): rendered as headings with bullet lines."""
 
     def as_json(self) -> dict[str, Any]:
         return {"text": self.text, "choices": [{"key": c.key, "label": c.label}
                                                for c in self.choices],
                 "actions": list(self.actions), "done": self.done, "language": self.language,
                 "ref": self.ref}
+
+    @property
+    def request_id(self) -> int | None:
+        """The request a card or a reason form is about ('request:12')."""
+        kind, _, number = (self.ref or "").partition(":")
+        return int(number) if kind == "request" and number.isdigit() else None
