@@ -8,17 +8,24 @@ the lease.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 
 from core import clock
 from core.app import App
+from core.db import DatabaseError
 from core.models import OutboxMessage, OutboxState
 
+log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
+BATCH = 50
 
 
 @dataclass(frozen=True)
@@ -68,3 +75,75 @@ def mark_failed(app: App, message_id: int, error: str, permanent: bool = False) 
         else:
             row.next_attempt_at = clock.now() + timedelta(seconds=min(30 * 2 ** row.attempts,
                                                                       3600))
+
+
+class TemporaryFailure(Exception):
+    """Try again later, with backoff (relay or platform down, 4xx, rate limited)."""
+
+
+class PermanentFailure(Exception):
+    """Will never work (recipient refused, channel gone, template missing): give up now."""
+
+
+class Sender(Protocol):
+    """Delivers the outbox rows of one channel ('mail', 'slack', 'teams').
+
+    A row holds facts (template, recipient, language, context); the sender renders them with
+    its own templates and raises TemporaryFailure or PermanentFailure; anything else it raises
+    is taken as temporary.
+    """
+
+    channel: str
+
+    async def send(self, message: Claimed) -> None: ...
+
+
+async def deliver_once(app: App, senders: Mapping[str, Sender], limit: int = BATCH) -> int:
+    """Claim and deliver what is due on every channel once; returns how many were tried."""
+    tried = 0
+    for channel, sender in senders.items():
+        claimed = await asyncio.to_thread(claim, app, channel, limit)
+        for message in claimed:
+            tried += 1
+            try:
+                await sender.send(message)
+            except PermanentFailure as exc:
+                log.warning("%s #%s failed for good: %s", channel, message.id, exc)
+                await asyncio.to_thread(mark_failed, app, message.id, str(exc), True)
+            except Exception as exc:
+                log.info("%s #%s deferred: %s", channel, message.id, exc)
+                await asyncio.to_thread(mark_failed, app, message.id, str(exc) or repr(exc))
+            else:
+                await asyncio.to_thread(mark_sent, app, message.id)
+    return tried
+
+
+async def flush(app: App, senders: Mapping[str, Sender]) -> int:
+    """Deliver until nothing is due (the `outbox flush` command); returns how many were tried."""
+    total = 0
+    while tried := await deliver_once(app, senders):  # a claimed row is leased or settled:
+        total += tried                                # the loop ends
+    return total
+
+
+async def deliver_forever(app: App, senders: Mapping[str, Sender], stop: asyncio.Event,
+                          interval: float = 1.0) -> None:
+    """The one delivery loop of `serve`, for every channel that has a sender."""
+    database_down = False
+    while not stop.is_set():
+        try:
+            tried = await deliver_once(app, senders)
+        except DatabaseError as exc:
+            if not database_down:
+                log.warning("%s: outbox delivery paused until the database answers", exc)
+            database_down, tried = True, 0
+        except Exception:
+            log.exception("outbox worker")
+            tried = 0
+        else:
+            if database_down:
+                log.warning("database reachable again: outbox delivery resumed")
+            database_down = False
+        if not tried:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)
