@@ -1,7 +1,8 @@
 """The one ASGI app on ITMA_HTTP_LISTEN: Slack events, (later) Teams and intake, and health.
 
-Requests to /slack/events are checked here before Bolt sees them: a bad or stale signature
-is 401, a body that is not what Slack sends is 400, so nothing malformed reaches the core.
+Every body is size-capped before it is read (`bounded`, for each POST route). Requests to
+/slack/events are checked here before Bolt sees them: a bad or stale signature is 401, a body
+that is not what Slack sends is 400, so nothing malformed reaches the core.
 """
 
 from __future__ import annotations
@@ -11,14 +12,17 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.adapter.starlette.async_handler import (
+    to_async_bolt_request,
+    to_starlette_response,
+)
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -27,18 +31,71 @@ from core.errors import DomainError
 from core.services import requests
 
 MAX_BODY = 1_000_000
+REPLAY_WINDOW = 5 * 60
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+BodyEndpoint = Callable[[Request, bytes], Awaitable[Response]]
+
+
+def bounded(handler: BodyEndpoint, limit: int = MAX_BODY) -> Endpoint:
+    """Every POST route reads its body through this, before any signature is checked.
+
+    A declared Content-Length over the cap is refused before a byte is read; a body without
+    one (chunked) is counted as it streams in and refused at the cap. Either way the
+    connection is closed, so the rest of an oversized body is never waited for.
+    """
+
+    async def endpoint(request: Request) -> Response:
+        declared = request.headers.get("content-length")
+        if declared is not None:
+            if not (declared.isascii() and declared.isdigit()):
+                return JSONResponse({"error": "invalid Content-Length"}, status_code=400,
+                                    headers={"connection": "close"})
+            if int(declared) > limit:
+                return _too_large()
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    return _too_large()
+                chunks.append(chunk)
+        except ClientDisconnect:
+            return Response(status_code=400)
+        return await handler(request, b"".join(chunks))
+
+    return endpoint
+
+
+def _too_large() -> Response:
+    return JSONResponse({"error": "body too large"}, status_code=413,
+                        headers={"connection": "close"})
+
+
+def _same(expected: str, given: str) -> bool:
+    """Constant-time comparison that cannot raise: a non-ASCII header is only a mismatch."""
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
+
+
+def _json(body: bytes) -> Any:
+    """The parsed body; ValueError for anything that is not UTF-8 JSON of sane depth."""
+    try:
+        return json.loads(body.decode("utf-8"))
+    except RecursionError as exc:
+        raise ValueError("nested too deeply") from exc
 
 
 def _well_formed(body: bytes, content_type: str) -> bool:
     try:
         if content_type.startswith("application/json"):
-            return isinstance(json.loads(body), dict)
+            return isinstance(_json(body), dict)
         form = parse_qs(body.decode("utf-8"), strict_parsing=True)
     except (ValueError, UnicodeDecodeError):
         return False
     if "payload" in form:
         try:
-            payload = json.loads(form["payload"][0])
+            payload = _json(form["payload"][0].encode())
         except ValueError:
             return False
         return isinstance(payload, dict) and isinstance(payload.get("type"), str) and \
@@ -46,52 +103,45 @@ def _well_formed(body: bytes, content_type: str) -> bool:
     return bool(form.get("command")) and bool(form.get("user_id")) and bool(form.get("team_id"))
 
 
-REPLAY_WINDOW = 5 * 60
-
-
 def _signed(key: bytes, body: bytes, timestamp: str, signature: str) -> bool:
     """Slack's v0 signature over the raw bytes, within the 5-minute replay window."""
-    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > REPLAY_WINDOW:
+    if not (timestamp.isascii() and timestamp.isdigit()) or \
+            abs(time.time() - int(timestamp)) > REPLAY_WINDOW:
         return False
     expected = "v0=" + hmac.new(key, b"v0:" + timestamp.encode() + b":" + body,
                                 hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature)
+    return _same(expected, signature)
 
 
-def slack_route(bolt: AsyncApp, signing_secret: str) -> Callable[[Request], Any]:
-    handler = AsyncSlackRequestHandler(bolt)
+def slack_route(bolt: AsyncApp, signing_secret: str) -> Endpoint:
     key = signing_secret.encode()
 
-    async def endpoint(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return JSONResponse({"error": "body too large"}, status_code=413)
+    async def endpoint(request: Request, body: bytes) -> Response:
         if not _signed(key, body, request.headers.get("x-slack-request-timestamp", ""),
                        request.headers.get("x-slack-signature", "")):
             return JSONResponse({"error": "invalid or stale signature"}, status_code=401)
         if not _well_formed(body, request.headers.get("content-type", "")):
             return JSONResponse({"error": "malformed payload"}, status_code=400)
-        return await handler.handle(request)
+        answer = await bolt.async_dispatch(to_async_bolt_request(request, body))
+        return to_starlette_response(answer)
 
-    return endpoint
+    return bounded(endpoint)
 
 
-def intake_route(app: App) -> Callable[[Request], Any]:
+def intake_route(app: App) -> Endpoint:
     """POST /intake/registrations: the public site's "Nouvelle inscription", HMAC-signed."""
     secret = (app.settings.intake_secret or "").encode()
 
-    async def endpoint(request: Request) -> Response:
-        if not secret:
-            return JSONResponse({"error": "intake is not configured (ITMA_INTAKE_SECRET)"},
-                                status_code=404)
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return JSONResponse({"error": "body too large"}, status_code=413)
+    async def not_configured(_request: Request) -> Response:
+        return JSONResponse({"error": "intake is not configured (ITMA_INTAKE_SECRET)"},
+                            status_code=404)
+
+    async def endpoint(request: Request, body: bytes) -> Response:
         expected = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, request.headers.get("x-itma-signature", "")):
+        if not _same(expected, request.headers.get("x-itma-signature", "")):
             return JSONResponse({"error": "invalid signature"}, status_code=401)
         try:
-            payload = json.loads(body)
+            payload = _json(body)
         except ValueError:
             return _unprocessable([("body", "not valid JSON")])
         if not isinstance(payload, dict):
@@ -106,7 +156,7 @@ def intake_route(app: App) -> Callable[[Request], Any]:
         return JSONResponse({"id": request_id, "created": created},
                             status_code=201 if created else 200)
 
-    return endpoint
+    return bounded(endpoint) if secret else not_configured
 
 
 def _submit(app: App, payload: dict[str, Any]) -> tuple[int, bool]:
