@@ -1,4 +1,8 @@
-"""Block Kit rendering of the neutral Reply: the one place Slack's look is decided."""
+"""Block Kit rendering of the neutral Reply: the one place Slack's look is decided.
+
+Reply texts are plain text (they carry names and data people typed, never Slack markup), so
+every one is escaped here before it goes into a mrkdwn field; plain_text fields need nothing.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 from core import i18n
 from core.conversation import Reply
 from core.conversation.types import APPROVE, CANCEL, CONFIRM, REFUSE
+from core.markup import slack_mrkdwn
 
 MAX_BUTTONS = 5
 TEXT_LIMIT = 2900
@@ -21,7 +26,22 @@ REFUSE_MODAL = "itma_refuse_modal"
 
 
 def _text(text: str) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": text[:TEXT_LIMIT]}
+    """Plain text into a mrkdwn field: escaped, then cut where no escape is split."""
+    return _mrkdwn(slack_mrkdwn(text))
+
+
+def _mrkdwn(markup: str) -> dict[str, Any]:
+    """Markup already written for Slack (escaped user text inside our own formatting)."""
+    if len(markup) > TEXT_LIMIT:
+        cut = markup[:TEXT_LIMIT]
+        entity = cut.rfind("&")
+        markup = cut[:entity] if entity > TEXT_LIMIT - 5 and ";" not in cut[entity:] else cut
+    return {"type": "mrkdwn", "text": markup}
+
+
+def fallback_text(reply: Reply) -> str:
+    """The message's top-level `text` (notifications, clients without blocks): escaped too."""
+    return slack_mrkdwn(reply.text)[:TEXT_LIMIT]
 
 
 def _plain(text: str, limit: int = 75) -> dict[str, Any]:
@@ -43,7 +63,8 @@ def render(reply: Reply) -> list[dict[str, Any]]:
         blocks.append({"type": "actions", "block_id": "itma_choices", "elements": [
             _button(f"{c.key}. {c.label}", f"{ACTION_CHOOSE}_{c.key}", c.key)
             for c in reply.choices]})
-        blocks += [{"type": "context", "elements": [_text(f"*{c.key}.* {c.label}")]}
+        blocks += [{"type": "context", "elements": [
+            _mrkdwn(f"*{slack_mrkdwn(c.key)}.* {slack_mrkdwn(c.label)}")]}
                    for c in reply.choices if len(c.label) > 70]
     elif reply.choices:
         blocks.append({"type": "actions", "block_id": "itma_choices", "elements": [{
@@ -67,11 +88,15 @@ def render(reply: Reply) -> list[dict[str, Any]]:
 
 
 def resolved(original_text: str, outcome: str) -> list[dict[str, Any]]:
-    """A clicked message, buttons gone, with what was decided underneath."""
+    """A clicked message, buttons gone, with what was decided underneath.
+
+    `original_text` is the mrkdwn of our own message as Slack sends it back with the click,
+    already escaped when it was rendered: it is put back as it is. `outcome` is plain text.
+    """
     context = {"type": "context", "elements": [_text(outcome)]}
     if not original_text.strip():  # ephemeral clicks do not carry the message they came from
         return [context]
-    return [{"type": "section", "text": _text(original_text)}, context]
+    return [{"type": "section", "text": _mrkdwn(original_text)}, context]
 
 
 def refuse_modal(language: str, metadata: dict[str, Any]) -> dict[str, Any]:
@@ -91,7 +116,7 @@ def home_view(home: Reply) -> dict[str, Any]:
     """The App Home tab: the reply's text as its header, its sections as bullet lists."""
     blocks: list[dict[str, Any]] = [{"type": "header", "text": _plain(home.text, 150)}]
     for title, lines in home.sections:
-        blocks.append({"type": "section", "text": _text(f"*{title}*")})
+        blocks.append({"type": "section", "text": _mrkdwn(f"*{slack_mrkdwn(title)}*")})
         if lines:
             blocks.append({"type": "section", "text": _text("\n".join(f"• {line}"
                                                                       for line in lines))})
