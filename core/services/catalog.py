@@ -49,15 +49,22 @@ class SessionView:
     enrolled: int
     held: int
     waitlisted: int
+    lapsed: int = 0
 
     @property
     def free(self) -> int:
-        return max(self.capacity - self.enrolled - self.held, 0)
+        return free_seats(self.capacity, self.enrolled + self.held, self.lapsed, self.waitlisted)
 
     def as_json(self) -> dict[str, object]:
         return {"id": self.id, "training": self.training, "start": self.starts_on.isoformat(),
                 "end": self.ends_on.isoformat(), "place": self.place, "capacity": self.capacity,
                 "free": self.free, "enrolled": self.enrolled, "waitlisted": self.waitlisted}
+
+
+def free_seats(capacity: int, holding: int, lapsed: int = 0, waitlisted: int = 0) -> int:
+    """The one seat rule, for listings and for enrolling alike: live holds take a seat, and a
+    lapsed option or offer frees its seat for the waiting list before anyone else."""
+    return max(capacity - holding - min(lapsed, waitlisted), 0)
 
 
 def _live_hold() -> ColumnElement[bool]:
@@ -69,17 +76,22 @@ def _live_hold() -> ColumnElement[bool]:
 def seat_counts(session: Session, session_ids: Iterable[int]) -> dict[int, dict[str, int]]:
     ids = list(session_ids)
     counts: dict[int, dict[str, int]] = defaultdict(lambda: {"enrolled": 0, "held": 0,
-                                                             "waitlisted": 0})
+                                                             "waitlisted": 0, "lapsed": 0})
     if not ids:
         return counts
+    live = _live_hold()
     rows = session.execute(
-        select(Enrollment.session_id, Enrollment.state, func.count())
+        select(Enrollment.session_id, Enrollment.state, live, func.count())
         .where(Enrollment.session_id.in_(ids),
-               or_(_live_hold(), Enrollment.state == EnrollmentState.WAITLISTED))
-        .group_by(Enrollment.session_id, Enrollment.state))
-    for session_id, state, count in rows:
-        key = {EnrollmentState.ENROLLED: "enrolled",
-               EnrollmentState.WAITLISTED: "waitlisted"}.get(state, "held")
+               Enrollment.state.in_((*SEAT_HOLDING, EnrollmentState.WAITLISTED)))
+        .group_by(Enrollment.session_id, Enrollment.state, live))
+    for session_id, state, is_live, count in rows:
+        if state == EnrollmentState.WAITLISTED:
+            key = "waitlisted"
+        elif not is_live:
+            key = "lapsed"
+        else:
+            key = "enrolled" if state == EnrollmentState.ENROLLED else "held"
         counts[session_id][key] += count
     return counts
 

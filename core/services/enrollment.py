@@ -24,6 +24,7 @@ from core.models import (
     TrainingSession,
 )
 from core.services.access import require_collaborator, require_training
+from core.services.catalog import free_seats
 
 S = EnrollmentState
 OFFER_PERIOD = timedelta(hours=72)
@@ -161,10 +162,8 @@ def enroll(uow: UnitOfWork, officer: Officer, collaborator_id: int, session_id: 
     has_seat = (enrollment is not None and enrollment.state in (S.OPTION, S.OFFERED)
                 and (enrollment.hold_expires_at is None
                      or enrollment.hold_expires_at > clock.now()))
-    free = session.capacity - seats_taken(uow, session.id)
-    if free <= 0 and not has_seat:
-        _expire_holds(uow, session)  # lapsed holds give their seats back (to the waitlist first)
-        free = session.capacity - seats_taken(uow, session.id)
+    _expire_holds(uow, session)  # lapsed holds give their seats back (to the waitlist first)
+    free = free_seats(session.capacity, seats_taken(uow, session.id))
     if enrollment is None:
         enrollment = Enrollment(session=session, collaborator=collaborator, state=None)
     if has_seat or free > 0:

@@ -193,3 +193,20 @@ def test_scheduler_expires_lapsed_offers_for_untouched_sessions(world: World) ->
     states = dict(_rows(world, Enrollment.collaborator_id, Enrollment.state))
     assert states[world.people["claes"]] == S.CANCELLED
     assert states[world.people["janssens"]] == S.OFFERED
+
+
+def _free_shown(world: World, key: str) -> int:
+    from core.services import catalog
+
+    with world.app.unit_of_work(readonly=True) as uow:
+        return catalog.session_view(uow, world.sessions[key]).free
+
+
+def test_the_listing_shows_the_seats_the_rule_gives(world: World) -> None:
+    """A lapsed offer with someone still waiting frees no seat for a newcomer: the listing
+    must not promise one (it used to count lapsed holds as free)."""
+    _offer_to_claes_then_let_it_lapse(world)
+    shown = _free_shown(world, "BOSA-101/a")
+    outcome = _enroll(world, "lambrechts", "BOSA-101/a")
+    assert shown == 0 and outcome.enrollment.state == S.WAITLISTED
+    assert _free_shown(world, "BOSA-101/a") == outcome.free == 0
