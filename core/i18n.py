@@ -7,9 +7,11 @@ parameter (e.g. "F" / "M" / "other", or "one" / "other" for counts).
 from __future__ import annotations
 
 import tomllib
+from datetime import date, datetime
 from functools import cache
 from typing import Any
 
+from core import clock
 from core.config import TEMPLATES_DIR
 
 LANGUAGES = ("fr", "nl", "en", "de")
@@ -52,12 +54,34 @@ def lookup(language: str, key: str, /) -> Any:
 
 
 def t(language: str, key: str, variant: str | int | None = None, /, **params: Any) -> str:
+    """The message in that language; dates and times among the parameters are written the
+    language's way (`format.day`, `format.moment`), so callers pass facts, not strings."""
     value = lookup(language, key)
     if isinstance(value, dict):
         if isinstance(variant, int):
             variant = {0: "zero", 1: "one"}.get(variant, "other")
         value = value.get(str(variant), value["other"])
-    return str(value).format(**params) if params else str(value)
+    if not params:
+        return str(value)
+    return str(value).format(**{k: _written(language, v) for k, v in params.items()})
+
+
+def _written(language: str, value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(clock.LOCAL_TZ).strftime(lookup(language, "format.moment"))
+    if isinstance(value, date):
+        return value.strftime(lookup(language, "format.day"))
+    return value
+
+
+def day(language: str, value: date) -> str:
+    """A date as officers read it in that language (12/03/2027)."""
+    return str(_written(language, value))
+
+
+def moment(language: str, value: datetime) -> str:
+    """A point in time, in Belgian local time (12/03/2027 14:05)."""
+    return str(_written(language, value))
 
 
 def words(language: str, key: str) -> list[str]:

@@ -69,10 +69,9 @@ class Turn:
         self.data = {}
 
     # Formatting ----------------------------------------------------------------------------
-    @staticmethod
-    def day(value: date | str) -> str:
-        day = date.fromisoformat(value) if isinstance(value, str) else value
-        return day.strftime("%d/%m/%Y")
+    def day(self, value: date | str) -> str:
+        return i18n.day(self.language, date.fromisoformat(value) if isinstance(value, str)
+                        else value)
 
     def seats_left(self, free: int) -> str:
         return self.t("seats.remaining", free, free=free)

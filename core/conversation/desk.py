@@ -52,8 +52,7 @@ def request_card(app: App, request_id: int, language: str) -> Reply:
 
 
 def decided_line(turn: Turn, request: RegistrationRequest) -> str:
-    at = (request.decided_at.astimezone(clock.LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
-          if request.decided_at else "?")
+    at = request.decided_at or "?"
     by = request.decided_by.display_name if request.decided_by else "?"
     key = "card.approved_by" if request.state == RequestState.APPROVED else "card.refused_by"
     return turn.t(key, by=by, at=at, reason=request.reason or "-")

@@ -27,7 +27,7 @@ PLATFORMS = ("slack", "teams", "console", "mail")
 def require_active(officer: Officer) -> None:
     today = clock.today()
     if officer.valid_until is None or officer.valid_until < today:
-        raise DomainError("access_expired", date=_fmt(officer.valid_until))
+        raise DomainError("access_expired", date=officer.valid_until or "-")
 
 
 def require_organisation(officer: Officer, organisation: Organisation) -> None:
@@ -57,10 +57,6 @@ def require_training(officer: Officer, training: Training) -> None:
     if not can_see_training(officer, training):
         raise DomainError("training_reserved", code=training.code,
                           organisation=training.owner.code if training.owner else "-")
-
-
-def _fmt(day: date | None) -> str:
-    return day.strftime("%d/%m/%Y") if day else "-"
 
 
 def organisation_by_code(uow: UnitOfWork, code: str) -> Organisation:

@@ -135,10 +135,10 @@ def _promote(uow: UnitOfWork, session: TrainingSession,
 def _check_bookable(session: TrainingSession) -> None:
     if session.cancelled:
         raise DomainError("session_cancelled", code=session.training.code,
-                          date=session.starts_on.strftime("%d/%m/%Y"))
+                          date=session.starts_on)
     if session.starts_on < clock.today():
         raise DomainError("session_past", code=session.training.code,
-                          date=session.starts_on.strftime("%d/%m/%Y"))
+                          date=session.starts_on)
 
 
 def enroll(uow: UnitOfWork, officer: Officer, collaborator_id: int, session_id: int, *,
@@ -173,7 +173,7 @@ def enroll(uow: UnitOfWork, officer: Officer, collaborator_id: int, session_id: 
         return Outcome(enrollment, free - (0 if has_seat else 1))
     if not waitlist_if_full:
         raise DomainError("session_full", code=session.training.code,
-                          date=session.starts_on.strftime("%d/%m/%Y"))
+                          date=session.starts_on)
     transition(uow, enrollment, S.WAITLISTED, officer)
     _notify(uow, enrollment, "waitlisted")
     return Outcome(enrollment, 0)
@@ -191,7 +191,7 @@ def _refuse_other_session(uow: UnitOfWork, collaborator: Collaborator,
     if other is not None:
         raise DomainError("already_in_other_session", name=collaborator.display_name,
                           code=session.training.code,
-                          date=other.session.starts_on.strftime("%d/%m/%Y"))
+                          date=other.session.starts_on)
 
 
 def unenroll(uow: UnitOfWork, officer: Officer, enrollment_id: int,
@@ -208,7 +208,7 @@ def unenroll(uow: UnitOfWork, officer: Officer, enrollment_id: int,
                           code=session.training.code)
     if session.starts_on < clock.today():
         raise DomainError("session_past", code=session.training.code,
-                          date=session.starts_on.strftime("%d/%m/%Y"))
+                          date=session.starts_on)
     transition(uow, enrollment, S.CANCELLED, officer, reason=reason)
     _notify(uow, enrollment, "unenrolled")
     promoted = _promote(uow, session, officer)
