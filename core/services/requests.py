@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -21,127 +22,179 @@ from core.models import (
     Organisation,
     RegistrationRequest,
     RequestState,
+    Training,
     TrainingSession,
 )
-from core.services import enrollment, reply_tokens
-from core.services.access import organisation_by_code, require_organisation
+from core.services import enrollment, intake, reply_tokens
+from core.services.access import organisation_by_code, require_organisation, responsible_for
 from core.services.catalog import training_by_code
 from core.services.collaborators import NewCollaborator, add_collaborator, find_by_nrn
+from core.services.intake import FieldError as FieldError
+from core.services.intake import InvalidRequest as InvalidRequest
+from core.text import fold
 
 PERSON_FIELDS = ("surname", "given_names", "email", "language", "organisation")
 
 
-@dataclass(frozen=True)
-class FieldError:
-    field: str
-    reason: str
-
-
-class InvalidRequest(DomainError):
-    def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__("invalid_request", fields=", ".join(e.field for e in errors))
-        self.errors = errors
-
-
-def _validate(payload: dict[str, Any]) -> list[FieldError]:
-    errors: list[FieldError] = []
-    person = payload.get("person")
-    wants = payload.get("wants")
-    if not isinstance(person, dict):
-        return [FieldError("person", "missing or not an object")]
-    for name in PERSON_FIELDS:
-        if not isinstance(person.get(name), str) or not person[name].strip():
-            errors.append(FieldError(f"person.{name}", "required"))
-    if person.get("language") not in (None, *[lang.value for lang in Language]):
-        errors.append(FieldError("person.language", "expected fr, nl, de or en"))
-    email = person.get("email")
-    if isinstance(email, str) and "@" not in email:
-        errors.append(FieldError("person.email", "not an e-mail address"))
-    number = person.get("national_register_number")
-    if number not in (None, "") and not (isinstance(number, str) and nrn.is_valid(number)):
-        errors.append(FieldError("person.national_register_number", "not a valid number"))
-    if not isinstance(wants, dict) or wants.get("kind") not in ("session", "mailing_list"):
-        errors.append(FieldError("wants.kind", "expected 'session' or 'mailing_list'"))
-    elif wants["kind"] == "session":
-        if not isinstance(wants.get("training_code"), str):
-            errors.append(FieldError("wants.training_code", "required"))
-        try:
-            date.fromisoformat(str(wants.get("session_start")))
-        except ValueError:
-            errors.append(FieldError("wants.session_start", "expected YYYY-MM-DD"))
-    return errors
-
-
-def idempotency_key(payload: dict[str, Any]) -> str:
+def idempotency_key(payload: dict[str, Any], external_id: str | None = None) -> str:
     """The site's own id when given, else a digest of the content: a re-post is one request."""
-    if isinstance(payload.get("external_id"), str) and payload["external_id"].strip():
-        return payload["external_id"].strip()[:100]
+    if external_id:
+        return external_id
     canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
     return "sha256-" + hashlib.sha256(canonical).hexdigest()[:40]
 
 
-def submit(uow: UnitOfWork, payload: dict[str, Any]) -> tuple[RegistrationRequest, bool]:
-    """Store a pending request; returns (request, created). Never stores the NRN in clear."""
-    errors = _validate(payload)
-    if errors:
-        raise InvalidRequest(errors)
-    key = idempotency_key(payload)
+def submit(uow: UnitOfWork, payload: Any) -> tuple[RegistrationRequest, bool]:
+    """Store a pending request; returns (request, created). Never stores the NRN in clear.
+
+    The payload is checked against the intake schema first (InvalidRequest lists every bad
+    field); only the documented fields are kept, the wish as kind, training code and date.
+    """
+    registration = intake.parse(payload)
+    key = idempotency_key(payload, registration.external_id)
     existing = uow.session.scalar(select(RegistrationRequest)
                                   .where(RegistrationRequest.external_id == key))
     if existing is not None:
         return existing, False
-    person = {k: str(v).strip() for k, v in payload["person"].items()
-              if k in PERSON_FIELDS and v is not None}
+    person = registration.person_record()
     organisation = organisation_by_code(uow, person["organisation"])
-    number = payload["person"].get("national_register_number") or None
+    person["organisation"] = organisation.code
+    number = registration.person.national_register_number
     request = RegistrationRequest(
         external_id=key, organisation=organisation, person=person,
         nrn_encrypted=uow.app.vault.encrypt(nrn.parse(number)) if number else None,
-        wants=dict(payload["wants"]))
+        wants=registration.wants_record())
     uow.session.add(request)
     uow.session.flush()
     uow.audit("request.submitted", "request", request.id, actor="intake",
-              organisation=organisation.code, wants=request.wants.get("kind"))
+              organisation=organisation.code, wants=request.wants["kind"])
     notify_officers(uow, request)
     return request, True
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """What a stored request asks for, read defensively: rows stored before the intake schema
+    may hold anything, and a listing must not fail for one of them."""
+
+    kind: str | None
+    training_code: str | None = None
+    session_start: date | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.kind == "mailing_list" or (
+            self.kind == "session" and self.training_code is not None
+            and self.session_start is not None)
+
+
+def wanted(request: RegistrationRequest) -> Wanted:
+    """The request's wish: kind "session" or "mailing_list" (else None), and for a session
+    the training code and start date, each None when missing or malformed."""
+    wants = request.wants if isinstance(request.wants, dict) else {}
+    kind = wants.get("kind")
+    if kind == "mailing_list":
+        return Wanted("mailing_list")
+    if kind != "session":
+        return Wanted(None)
+    code = wants.get("training_code")
+    start = wants.get("session_start")
+    return Wanted(
+        "session",
+        code.upper() if isinstance(code, str) and intake.TRAINING_CODE.fullmatch(code) else None,
+        _iso_day(start))
+
+
+def wanted_session_start(request: RegistrationRequest) -> date | None:
+    """The start date asked for, or None when the stored value is missing or malformed."""
+    return wanted(request).session_start
+
+
+def _iso_day(value: Any) -> date | None:
+    if not isinstance(value, str) or not intake.ISO_DATE.fullmatch(value):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def typed_person(request: RegistrationRequest) -> dict[str, str]:
+    """The person's fields as typed, each a single line of text ("" when missing or not text),
+    safe for a mail subject or a chat line even in a row stored before the intake schema."""
+    person = request.person if isinstance(request.person, dict) else {}
+    return {name: _one_line(person.get(name)) for name in PERSON_FIELDS}
+
+
+def _one_line(value: Any) -> str:
+    if not isinstance(value, str):
+        return ""
+    text = "".join(" " if intake.has_control_characters(ch) else ch for ch in value)
+    return " ".join(text.split())[:intake.NAME_MAX * 3]
+
+
+def _session_of(uow: UnitOfWork, wish: Wanted) -> tuple[Training | None, TrainingSession | None]:
+    """The catalogue's training and session for a wish (either None when not found)."""
+    if wish.training_code is None:
+        return None, None
+    training = uow.session.scalar(select(Training).where(Training.code == wish.training_code))
+    if training is None or wish.session_start is None:
+        return training, None
+    return training, uow.session.scalar(select(TrainingSession).where(
+        TrainingSession.training_id == training.id,
+        TrainingSession.starts_on == wish.session_start))
+
+
+def wants_context(uow: UnitOfWork, request: RegistrationRequest,
+                  language: str) -> dict[str, Any]:
+    """The wish as mails show it: title and place from the catalogue, never from the request."""
+    wish = wanted(request)
+    training, session = _session_of(uow, wish)
+    return {"kind": wish.kind or "unknown", "training_code": wish.training_code or "",
+            "session_start": wish.session_start.isoformat() if wish.session_start else None,
+            "title": training.title(language) if training else None,
+            "place": session.place if session else None}
 
 
 CHAT_PLATFORMS = ("slack", "teams")
 
 
-def card_context(request: RegistrationRequest) -> dict[str, Any]:
+def card_context(uow: UnitOfWork, request: RegistrationRequest,
+                 language: str) -> dict[str, Any]:
     """What the officer's notification mail shows: who, what they asked, what they typed."""
-    person = request.person
+    person = typed_person(request)
     return {"request_id": request.id, "organisation": request.organisation.code,
-            "requester": f"{person['surname']} {person['given_names']}",
+            "requester": f"{person['surname']} {person['given_names']}".strip(),
             "person": {"surname": person["surname"], "given_names": person["given_names"],
-                       "email": person.get("email"), "language": person.get("language", "fr"),
+                       "email": person["email"] or None,
+                       "language": person["language"] or None,
                        "nrn_given": request.nrn_encrypted is not None},
-            "wants": dict(request.wants)}
+            "wants": wants_context(uow, request, language)}
 
 
 def notify_officers(uow: UnitOfWork, request: RegistrationRequest) -> int:
     """Queue the "Nouvelle inscription" for every linked chat account of the organisation's
     officers with valid access, and for the organisation's own channel when it has one."""
+    person = typed_person(request)
     context = {"request_id": request.id, "organisation": request.organisation.code,
-               "name": f"{request.person['surname']} {request.person['given_names']}"}
+               "name": f"{person['surname']} {person['given_names']}".strip()}
     count = 0
     officers = uow.session.scalars(select(Officer).join(Officer.organisations).where(
         Organisation.id == request.organisation_id))
-    mail = card_context(request)
     for officer in officers:
         if officer.valid_until is None or officer.valid_until < clock.today():
             continue
+        language = officer.language.value
         token = reply_tokens.issue(uow, officer, request)
-        uow.enqueue_mail(officer.email, officer.language.value, "request_new",
-                         {**mail, "name": officer.display_name,
-                          "organisation_name": request.organisation.name(officer.language.value)},
+        uow.enqueue_mail(officer.email, language, "request_new",
+                         {**card_context(uow, request, language), "name": officer.display_name,
+                          "organisation_name": request.organisation.name(language)},
                          token=token)
         count += 1
         for identity in officer.identities:
             if identity.platform in CHAT_PLATFORMS:
                 uow.enqueue_chat(identity.platform, f"{identity.workspace}:{identity.user_ref}",
-                                 officer.language.value, "request_new", context)
+                                 language, "request_new", context)
                 count += 1
     if request.organisation.slack_channel:
         language = request.organisation.languages.split(",")[0]
@@ -167,7 +220,18 @@ def get(uow: UnitOfWork, request_id: int) -> RegistrationRequest:
 
 
 def _open(uow: UnitOfWork, officer: Officer, request_id: int) -> RegistrationRequest:
-    request = get(uow, request_id)
+    """The request, locked for this transaction and read afresh, if it is still undecided.
+
+    On PostgreSQL the row lock (FOR UPDATE) makes a second decision wait for the first to
+    commit and then see it; SQLite write transactions (BEGIN IMMEDIATE) are already one at a
+    time. Either way exactly one approve or refuse wins; the other is told who decided.
+    """
+    request = uow.session.scalar(
+        select(RegistrationRequest).where(RegistrationRequest.id == request_id)
+        .with_for_update(of=RegistrationRequest)
+        .execution_options(populate_existing=True))
+    if request is None:
+        raise DomainError("unknown_request", id=request_id)
     require_organisation(officer, request.organisation)
     if request.state != RequestState.PENDING:
         decided_by = request.decided_by.display_name if request.decided_by else "?"
@@ -177,68 +241,114 @@ def _open(uow: UnitOfWork, officer: Officer, request_id: int) -> RegistrationReq
     return request
 
 
-def _collaborator(uow: UnitOfWork, officer: Officer, request: RegistrationRequest) -> Collaborator:
+def same_person(collaborator: Collaborator, surname: str, given_names: str) -> bool:
+    """Whether typed names plausibly name this collaborator: the surname the same (case,
+    accents, spaces and hyphens aside), and a given name in common or one a prefix of the
+    other ("Marie" for "Marie-Louise", "J" for "Jean")."""
+    if _squeezed(collaborator.surname) != _squeezed(surname):
+        return False
+    known, typed = _squeezed(collaborator.given_names), _squeezed(given_names)
+    if not known or not typed or known.startswith(typed) or typed.startswith(known):
+        return True
+    return bool(_names(collaborator.given_names) & _names(given_names))
+
+
+def _squeezed(text: str) -> str:
+    return re.sub(r"[\s\-'.,]+", "", fold(text))
+
+
+def _names(text: str) -> set[str]:
+    return {name for name in re.split(r"[\s\-,]+", fold(text)) if name}
+
+
+def _collaborator(uow: UnitOfWork, officer: Officer, request: RegistrationRequest,
+                  accept_mismatch: bool) -> Collaborator:
     if request.nrn_encrypted is None:
         raise DomainError("request_needs_nrn", id=request.id)
     number = uow.app.vault.decrypt(request.nrn_encrypted)
+    person = typed_person(request)
+    typed = f"{person['surname']} {person['given_names']}".strip()
     existing = find_by_nrn(uow, number)
     if existing is not None:
+        if not accept_mismatch and not same_person(existing, person["surname"],
+                                                   person["given_names"]):
+            if responsible_for(officer, existing.organisation_id):
+                raise DomainError("request_identity_mismatch", variant="known", id=request.id,
+                                  typed=typed, name=existing.display_name,
+                                  organisation=existing.organisation.code)
+            raise DomainError("request_identity_mismatch", variant="elsewhere", id=request.id,
+                              typed=typed)
         return existing
-    person = request.person
     return add_collaborator(uow, officer, NewCollaborator(
         nrn=number, surname=person["surname"], given_names=person["given_names"],
-        email=person.get("email"), language=person.get("language", "fr"),
+        email=person["email"] or None, language=person["language"] or "fr",
         organisation=request.organisation.code), organisation=request.organisation,
         known_new=True)
 
 
-def _session_wanted(uow: UnitOfWork, officer: Officer, wants: dict[str, Any]) -> TrainingSession:
-    training = training_by_code(uow, wants["training_code"], officer)
-    start = date.fromisoformat(wants["session_start"])
+def _session_wanted(uow: UnitOfWork, officer: Officer, wish: Wanted) -> TrainingSession:
+    assert wish.training_code is not None and wish.session_start is not None
+    training = training_by_code(uow, wish.training_code, officer)
     session = uow.session.scalar(select(TrainingSession).where(
-        TrainingSession.training_id == training.id, TrainingSession.starts_on == start))
+        TrainingSession.training_id == training.id,
+        TrainingSession.starts_on == wish.session_start))
     if session is None:
         raise DomainError("request_session_gone", code=training.code,
-                          date=start.strftime("%d/%m/%Y"))
+                          date=wish.session_start.strftime("%d/%m/%Y"))
     return session
 
 
-def approve(uow: UnitOfWork, officer: Officer, request_id: int,
-            via: str = "chat") -> tuple[RegistrationRequest, enrollment.Outcome | None]:
-    """Do what the requester asked: add them, then enroll (or waitlist) or subscribe."""
+def approve(uow: UnitOfWork, officer: Officer, request_id: int, via: str = "chat", *,
+            accept_mismatch: bool = False) -> tuple[RegistrationRequest,
+                                                     enrollment.Outcome | None]:
+    """Do what the requester asked: add them, then enroll (or waitlist) or subscribe.
+
+    When the typed national number is already a collaborator's and the typed names are not
+    theirs, nothing is done (request_identity_mismatch) unless the officer, told so, accepts.
+    """
     request = _open(uow, officer, request_id)
+    wish = wanted(request)
+    person = typed_person(request)
+    if not wish.complete or (wish.kind == "mailing_list" and not _deliverable(person)):
+        raise DomainError("request_malformed", id=request.id)
     outcome = None
-    if request.wants.get("kind") == "session":
-        session = _session_wanted(uow, officer, request.wants)
-        collaborator = _collaborator(uow, officer, request)
+    if wish.kind == "session":
+        session = _session_wanted(uow, officer, wish)
+        collaborator = _collaborator(uow, officer, request, accept_mismatch)
         outcome = enrollment.enroll(uow, officer, collaborator.id, session.id)
     else:
-        _subscribe(uow, request)
+        _subscribe(uow, request, person)
     _decide(uow, officer, request, RequestState.APPROVED, None, via)
     return request, outcome
 
 
-def _subscribe(uow: UnitOfWork, request: RegistrationRequest) -> None:
-    email = request.person["email"].lower()
-    language = request.person.get("language", "fr")
+def _deliverable(person: dict[str, str]) -> bool:
+    return bool(intake.EMAIL.fullmatch(person["email"])) and person["language"] in intake.LANGUAGES
+
+
+def _subscribe(uow: UnitOfWork, request: RegistrationRequest, person: dict[str, str]) -> None:
+    email = person["email"].lower()
     exists = uow.session.scalar(select(MailingListSubscription.id).where(
         MailingListSubscription.email == email,
         MailingListSubscription.organisation_id == request.organisation_id))
     if exists is None:
-        uow.session.add(MailingListSubscription(email=email, language=Language(language),
+        uow.session.add(MailingListSubscription(email=email, language=Language(person["language"]),
                                                 organisation_id=request.organisation_id))
-    uow.enqueue_mail(email, language, "mailing_list_subscribed",
-                     {"name": f"{request.person['given_names']} {request.person['surname']}"})
+    uow.enqueue_mail(email, person["language"], "mailing_list_subscribed",
+                     {"name": f"{person['given_names']} {person['surname']}".strip()})
 
 
 def refuse(uow: UnitOfWork, officer: Officer, request_id: int, reason: str | None,
            via: str = "chat") -> RegistrationRequest:
+    """Refuse and tell the requester why; a request too malformed to answer is just closed."""
     request = _open(uow, officer, request_id)
     _decide(uow, officer, request, RequestState.REFUSED, reason, via)
-    person = request.person
-    uow.enqueue_mail(person["email"], person.get("language", "fr"), "request_refused",
-                     {"name": f"{person['given_names']} {person['surname']}",
-                      "reason": reason or "", "wants": request.wants})
+    person = typed_person(request)
+    if _deliverable(person):
+        uow.enqueue_mail(person["email"], person["language"], "request_refused",
+                         {"name": f"{person['given_names']} {person['surname']}".strip(),
+                          "reason": reason or "",
+                          "wants": wants_context(uow, request, person["language"])})
     return request
 
 

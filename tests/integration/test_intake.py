@@ -17,8 +17,10 @@ import pytest
 from sqlalchemy import func, select
 
 from core.models import OutboxMessage, RegistrationRequest
+from core.services.access import link_identity, officer_by_email
 from tests.conftest import World
 from tests.support.server import free_port, serve
+from tests.support.slack_mock import SlackMock
 
 SECRET = "intake-secret-for-tests"
 BODY = {"external_id": "web-2026-000123",
@@ -101,3 +103,63 @@ def test_cli_submit_does_the_same_from_a_file(world: World, tmp_path: Path) -> N
     assert json.loads(first.stdout)["created"] is True
     assert json.loads(second.stdout) == {"id": json.loads(first.stdout)["id"], "created": False}
     assert count(world, RegistrationRequest) == 1
+
+
+def changed(path: str, value: Any) -> dict[str, Any]:
+    payload = json.loads(json.dumps(BODY))
+    *parents, last = path.split(".")
+    node = payload
+    for key in parents:
+        node = node[key]
+    node[last] = value
+    return payload
+
+
+def test_the_strict_schema_is_applied_at_the_boundary(base: str, world: World) -> None:
+    for path, value in (("wants.session_start", 20270311), ("wants.session_start", "20270311"),
+                        ("wants.title", "Formation officielle"), ("wants.place", "ailleurs"),
+                        ("person.surname", "Dupont\r\nBcc: x@evil.example"),
+                        ("person.surname", "x" * 101), ("person.email", "a@b"),
+                        ("person.language", "es"), ("external_id", 7), ("extra", {})):
+        status, answer = post(base, changed(path, value))
+        assert status == 422, (path, value)
+        assert answer == {"errors": [{"field": path, "reason": answer["errors"][0]["reason"]}]}
+    status, answer = post(base, b"[" * 100_000)
+    assert status == 422 and answer["errors"][0]["field"] == "body"
+    assert count(world, RegistrationRequest) == 0
+
+
+def test_cli_submit_applies_the_same_schema(world: World, tmp_path: Path) -> None:
+    settings = world.app.settings
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(changed("wants.session_start", 20270311)), encoding="utf-8")
+    env = {"ITMA_HOME": str(settings.home), "ITMA_DATABASE_URL": settings.database_url,
+           "ITMA_SECRET_KEY": settings.secret_key.decode(), "PATH": "/usr/bin:/bin"}
+    run = subprocess.run([sys.executable, "-m", "cli", "requests", "submit", "--json",
+                          str(path)], capture_output=True, text=True, env=env, timeout=60,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert run.returncode == 1 and run.stdout == ""
+    assert "wants.session_start: expected a string" in run.stderr
+    assert count(world, RegistrationRequest) == 0
+
+
+HOSTILE = "<!channel> <https://evil.example|Cliquez ici>"
+
+
+def test_typed_text_reaches_slack_as_text_never_as_markup(world: World) -> None:
+    with world.app.unit_of_work() as uow:
+        link_identity(uow, officer_by_email(uow, world.officer), "slack", "T1", "USOPHIE",
+                      via="test")
+    settings = world.app.settings
+    with SlackMock() as mock, serve({
+            "ITMA_HOME": str(settings.home), "ITMA_DATABASE_URL": settings.database_url,
+            "ITMA_SECRET_KEY": settings.secret_key.decode(), "ITMA_INTAKE_SECRET": SECRET,
+            "ITMA_SLACK_BOT_TOKEN": "xoxb-test", "ITMA_SLACK_SIGNING_SECRET": "s",
+            "ITMA_SLACK_API_URL": mock.api_url}) as url:
+        status, _answer = post(url, changed("person.surname", HOSTILE))
+        assert status == 201
+        [card] = mock.wait_for("chat.postMessage")
+    texts = [b["text"]["text"] for b in card.params["blocks"]
+             if isinstance(b.get("text"), dict) and b["text"].get("type") == "mrkdwn"]
+    assert texts and "&lt;!channel&gt; &lt;https://evil.example|Cliquez ici&gt;" in texts[0]
+    assert not any("<" in text or ">" in text for text in texts)
