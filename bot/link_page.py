@@ -1,18 +1,29 @@
 """The eID link page on ITMA_LINK_LISTEN: a small TLS server asking for a client certificate.
 
 An officer opens the one-time URL the chat gave them (``/link/{token}``); the browser presents
-the eID card's Authentication certificate in the TLS handshake; :func:`core.eid.validate` checks
-it fully; the page asks "Link <chat account> to <officer>?" in the officer's language and a
-CSRF-protected POST links the account (:mod:`core.services.links`).
+the eID card's Authentication certificate in the TLS handshake; the :class:`core.eid.Verifier`
+built once from the settings checks it fully (pinned roots, key usage, NRN, OCSP); the page asks
+"Link this chat account to <officer>?" in the officer's language, showing the platform,
+workspace, user id and when the link was asked for, with a warning to confirm only one's own
+account; a POST confirms (:mod:`core.services.links`).
+
+Why the confirmation is safe
+    The browser presents the card's certificate to any page that posts here, like a cookie. So the
+    form's value is an HMAC of the link *and of the certificate the page was shown with*, and the
+    POST is checked against the certificate presented with the POST: a value an attacker read
+    with their own card is worthless with the victim's card. POSTs whose ``Origin`` is not ours
+    (``ITMA_PUBLIC_URL``'s origin or the page's own host), or whose ``Sec-Fetch-Site`` is not
+    ``same-origin``/``none``, are refused before anything else. The page's referrer policy is
+    ``same-origin``: with ``no-referrer`` browsers send ``Origin: null`` even for our own form.
 
 TLS, and what the handshake itself checks
-    The server context uses ``CERT_OPTIONAL`` and loads every PEM of the eID trust directory as
-    verify locations, so the browser is asked for a certificate and OpenSSL checks the chain. Two
-    consequences, both deliberate:
+    The server context uses ``CERT_OPTIONAL`` and loads the eID trust store as verify locations,
+    so the browser is asked for a certificate and OpenSSL checks the chain. Two consequences, both
+    deliberate:
 
     * time checks are switched off at the TLS layer (``X509_V_FLAG_NO_CHECK_TIME``) so that an
       expired (or not yet valid) card reaches the page and gets a plain-words explanation instead
-      of a browser error; ``core.eid.validate`` then refuses it with the precise reason;
+      of a browser error; the verifier then refuses it with the precise reason;
     * a certificate from an unknown hierarchy, or one whose key usage does not allow TLS client
       authentication (the card's *Signature* certificate), is refused by the handshake itself:
       Python's ``ssl`` module offers no verify callback to defer that decision to us. The browser
@@ -29,9 +40,16 @@ Proxy mode (``ITMA_EID_CERT_HEADER``)
     The proxy may speak TLS to this server (``proxy_pass https://…``, the default, one listener
     for both modes), or plain HTTP with ``LinkPage(app, serve_plain=True)``: that variant has no
     TLS at all and therefore only starts when the header *and* trusted proxies are configured, so
-    it can never accept a link without a proxy-verified certificate. It exists because the usual
-    nginx set-up is ``proxy_pass http://127.0.0.1:8443`` and double encryption on loopback buys
-    nothing.
+    it can never accept a link without a proxy-verified certificate.
+
+Bounded by construction
+    Connections live on one event loop thread: the TLS handshake, the request head and the body
+    must all arrive within :attr:`Limits.deadline` seconds, however slowly the bytes drip, and
+    an idle or slow connection holds no thread. Only a complete request is handed to a fixed pool
+    of :attr:`Limits.workers` threads (database, OCSP, rendering). Beyond
+    :attr:`Limits.max_connections` simultaneous connections, or :attr:`Limits.max_per_client` from
+    one address (trusted proxies excepted), new connections are closed at once (plain HTTP: a
+    quick 503). One request per connection (``Connection: close``).
 
 Privacy: the national register number is never logged or rendered; the token (a secret) is
 logged truncated only. Unexpected errors give a 500 page and a logged traceback, never a
@@ -40,9 +58,11 @@ traceback to the browser.
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import contextlib
-import hmac
-import http.server
+import http.client
+import io
 import ipaddress
 import json
 import logging
@@ -50,8 +70,13 @@ import re
 import socket
 import ssl
 import threading
-from dataclasses import dataclass
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.message import Message
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -62,7 +87,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from core import eid, i18n
+from core import clock, eid, i18n
 from core.app import App
 from core.config import TEMPLATES_DIR, ConfigError
 from core.errors import DomainError
@@ -74,17 +99,36 @@ X509_V_FLAG_NO_CHECK_TIME = 0x200000
 """OpenSSL's flag (not exposed by :mod:`ssl`); dates are checked by ``core.eid.validate``."""
 
 MAX_BODY = 4096
-HANDSHAKE_TIMEOUT = 15.0
+"""The confirmation form."""
+MAX_CARD_BODY = 20_000
+"""The card API's JSON: a certificate, a nonce and a signature."""
+MAX_HEAD = 16_384
 _PATH = re.compile(r"^/link/([A-Za-z0-9_-]{16,128})$")
+_CARD_PATH = re.compile(r"^/link/([A-Za-z0-9_-]{16,128})/(challenge|card)$")
 _STATUS_FOR = {"link_unknown": 404, "link_used": 410, "link_expired": 410}
+_SAME_ORIGIN_FETCHES = ("same-origin", "none")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
-    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                               "form-action 'self'; frame-ancestors 'none'",
+    "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
 }
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much of the machine the link page may take (see the module docstring)."""
+
+    workers: int = 8
+    max_connections: int = 256
+    max_per_client: int = 32
+    deadline: float = 10.0
+    """Seconds for a connection's TLS handshake, request head and body together."""
+    backlog: int = 128
 
 
 # --- configuration -----------------------------------------------------------------------------
@@ -103,11 +147,6 @@ def parse_proxies(value: str | None) -> tuple[ipaddress.IPv4Network | ipaddress.
         except ValueError:
             raise ConfigError(f"ITMA_TRUSTED_PROXIES: not an address or CIDR: {part!r}") from None
     return tuple(networks)
-
-
-def _trust_dir(settings_extra: dict[str, str]) -> Path:
-    given = settings_extra.get("eid_trust_dir")
-    return Path(given).expanduser() if given else eid.DEFAULT_ROOTS_DIR
 
 
 def _public_host(public_url: str) -> str:
@@ -158,15 +197,31 @@ def ensure_server_certificate(home: Path, public_url: str) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def server_context(cert_path: Path, key_path: Path, trust_dir: Path) -> ssl.SSLContext:
+def server_context(cert_path: Path, key_path: Path, trust: eid.TrustStore) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(cert_path, key_path)
     context.verify_mode = ssl.CERT_OPTIONAL
-    for pem in sorted(trust_dir.glob("*.pem")):
-        context.load_verify_locations(cafile=str(pem))
+    pems = [c.public_bytes(serialization.Encoding.PEM).decode("ascii")
+            for c in (*trust.roots, *trust.intermediates)]
+    context.load_verify_locations(cadata="".join(pems))
     context.verify_flags = context.verify_flags | X509_V_FLAG_NO_CHECK_TIME
     return context
+
+
+def origin_of(url: str) -> str | None:
+    """``scheme://host[:port]`` as browsers serialise an Origin (default port left out)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if scheme not in _DEFAULT_PORTS or not host:
+        return None
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{scheme}://{host}" + (f":{port}" if port and port != _DEFAULT_PORTS[scheme] else "")
 
 
 # --- rendering ---------------------------------------------------------------------------------
@@ -181,18 +236,33 @@ _env = Environment(loader=FileSystemLoader(str(TEMPLATES_DIR / "web")),
 class Page:
     status: int
     body: bytes
+    content_type: str = "text/html; charset=utf-8"
+
+    def encode(self) -> bytes:
+        lines = [f"HTTP/1.1 {self.status} {HTTPStatus(self.status).phrase}",
+                 f"Content-Type: {self.content_type}",
+                 f"Content-Length: {len(self.body)}",
+                 "Connection: close",
+                 *(f"{name}: {value}" for name, value in SECURITY_HEADERS.items())]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + self.body
 
 
 def render(language: str, status: int, kind: str, heading: str, message: str, *,
-           hint: str | None = None, form: dict[str, str] | None = None) -> Page:
+           hint: str | None = None, form: dict[str, str] | None = None,
+           details: Iterable[tuple[str, str]] = (), warning: str | None = None) -> Page:
     language = i18n.language_or_default(language)
 
     def t(key: str, **params: Any) -> str:
         return i18n.t(language, key, **params)
 
     html = _env.get_template("link.html").render(
-        lang=language, t=t, kind=kind, heading=heading, message=message, hint=hint, form=form)
+        lang=language, t=t, kind=kind, heading=heading, message=message, hint=hint, form=form,
+        details=list(details), warning=warning)
     return Page(status, html.encode("utf-8"))
+
+
+def _json(status: int, answer: dict[str, Any]) -> Page:
+    return Page(status, json.dumps(answer).encode(), "application/json")
 
 
 def accepted_language(header: str | None) -> str:
@@ -219,6 +289,64 @@ def accepted_language(header: str | None) -> str:
     return best[2] if best else i18n.DEFAULT_LANGUAGE
 
 
+def _redacted(target: str) -> str:
+    path = urlsplit(target or "").path
+    match = _PATH.match(path) or _CARD_PATH.match(path)
+    return f"/link/{match.group(1)[:6]}…" if match else path[:40]
+
+
+# --- requests ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Request:
+    """One complete HTTP request, read by the event loop before any worker thread sees it."""
+
+    method: str
+    target: str
+    headers: Message
+    body: bytes = b""
+    client_ip: str = ""
+    peer_certificate: bytes | None = field(default=None, repr=False)
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.target).path
+
+
+class _BadRequest(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def _parse_head(head: bytes) -> tuple[str, str, Message]:
+    request_line, _, rest = head.partition(b"\r\n")
+    parts = request_line.decode("latin-1").split(" ")
+    if len(parts) != 3 or parts[2] not in ("HTTP/1.0", "HTTP/1.1") or not parts[1].startswith("/"):
+        raise _BadRequest(400)
+    try:
+        headers = http.client.parse_headers(io.BytesIO(rest))
+    except http.client.HTTPException:
+        raise _BadRequest(431) from None
+    return parts[0], parts[1], headers
+
+
+def _body_length(method: str, target: str, headers: Message) -> int:
+    if headers.get("Transfer-Encoding") is not None:
+        raise _BadRequest(411)
+    given = headers.get_all("Content-Length") or []
+    if len(given) > 1 or (given and not given[0].strip().isdigit()):
+        raise _BadRequest(400)
+    length = int(given[0]) if given else 0
+    limit = MAX_CARD_BODY if _CARD_PATH.match(urlsplit(target).path) else MAX_BODY
+    if method != "POST" and length:
+        raise _BadRequest(400)
+    if length > limit:
+        raise _BadRequest(413)
+    return length
+
+
 # --- the page ----------------------------------------------------------------------------------
 
 
@@ -226,61 +354,50 @@ class LinkPage:
     """``start()`` serves in a background thread; ``stop()`` closes the socket."""
 
     def __init__(self, app: App, *, serve_plain: bool = False,
-                 ocsp: eid.OcspChecker | None = None, hard_fail: bool = False) -> None:
+                 verifier: eid.Verifier | None = None, limits: Limits | None = None) -> None:
         self.app = app
         settings = app.settings
         self.serve_plain = serve_plain
-        self.ocsp = ocsp
-        self.hard_fail = hard_fail
+        self.verifier = verifier or eid.Verifier.from_settings(settings)
+        self.limits = limits or Limits()
         self.cert_header = settings.extra.get("eid_cert_header") or None
         self.trusted_proxies = parse_proxies(settings.extra.get("trusted_proxies"))
-        self.trust_dir = _trust_dir(settings.extra)
-        try:
-            self.trust = eid.TrustStore.from_dir(self.trust_dir)
-        except ValueError as exc:
-            raise ConfigError(f"ITMA_EID_TRUST_DIR: {exc}") from None
+        self.public_origin = origin_of(settings.public_url)
         if serve_plain and not (self.cert_header and self.trusted_proxies):
             raise ConfigError("ITMA_EID_CERT_HEADER: the plain-HTTP link page (behind a proxy) "
                               "needs ITMA_EID_CERT_HEADER and ITMA_TRUSTED_PROXIES")
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._listener: _Listener | None = None
 
     @property
     def address(self) -> tuple[str, int]:
-        if self._server is None:
+        if self._listener is None:
             raise RuntimeError("the link page is not started")
-        host, port = self._server.server_address[:2]
-        return str(host), int(port)
+        return self._listener.address
 
     def start(self) -> LinkPage:
         context = None
         if not self.serve_plain:
             cert, key = ensure_server_certificate(self.app.settings.home,
                                                   self.app.settings.public_url)
-            context = server_context(cert, key, self.trust_dir)
+            context = server_context(cert, key, self.verifier.trust)
         host, port = self.app.settings.link_listen
         try:
-            self._server = _Server((host, port), _handler(self), context)
+            sock = socket.create_server(
+                (host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET,
+                backlog=self.limits.backlog)
         except OSError as exc:
             raise ConfigError(f"ITMA_LINK_LISTEN: cannot listen on {host}:{port}: "
                               f"{exc.strerror}") from None
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.1},
-                                        name="link-page", daemon=True)
-        self._thread.start()
-        log.info("link page listening on %s:%d (%s)", *self.address,
-                 "plain HTTP behind a proxy" if self.serve_plain else "TLS")
+        self._listener = _Listener(self, sock, context)
+        self._listener.start()
+        log.info("link page listening on %s:%d (%s, OCSP %s)", *self.address,
+                 "plain HTTP behind a proxy" if self.serve_plain else "TLS", self.verifier.mode)
         return self
 
     def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
 
     def __enter__(self) -> LinkPage:
         return self.start()
@@ -290,11 +407,20 @@ class LinkPage:
 
     # --- request logic (independent of the HTTP plumbing) ---
 
+    def trusted(self, client_ip: str) -> bool:
+        try:
+            address = ipaddress.ip_address(client_ip)
+        except ValueError:
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address in network for network in self.trusted_proxies)
+
     def certificate(self, client_ip: str, header_value: str | None,
                     peer_der: bytes | None) -> bytes | str | None:
         """The proxy header from a trusted proxy, else the TLS peer certificate."""
         if self.cert_header and header_value:
-            if self._trusted(client_ip):
+            if self.trusted(client_ip):
                 pem = unquote(header_value).strip()
                 if pem:
                     return pem
@@ -303,14 +429,60 @@ class LinkPage:
                             self.cert_header, client_ip)
         return peer_der
 
-    def _trusted(self, client_ip: str) -> bool:
+    def cross_site(self, headers: Message) -> bool:
+        """True when a browser tells us the POST does not come from our own page."""
+        fetch_site = headers.get("Sec-Fetch-Site")
+        if fetch_site is not None and fetch_site.strip().lower() not in _SAME_ORIGIN_FETCHES:
+            return True
+        origin = headers.get("Origin")
+        if origin is None:
+            return False  # not a browser form (the card CLI, curl): the certificate binding holds
+        ours = {self.public_origin}
+        host = headers.get("Host")
+        if host:
+            ours.add(origin_of(f"https://{host.strip()}"))
+        ours.discard(None)
+        return origin_of(origin) not in ours
+
+    def respond(self, request: Request) -> Page:
+        """Runs on a worker thread; never raises."""
+        language = accepted_language(request.headers.get("Accept-Language"))
+        card = _CARD_PATH.match(request.path)
         try:
-            address = ipaddress.ip_address(client_ip)
-        except ValueError:
-            return False
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
-        return any(address in network for network in self.trusted_proxies)
+            return self._route(request, language)
+        except Exception:
+            log.exception("link page: unexpected error on %s", _redacted(request.target))
+            if card:
+                return _json(500, {"error": "unexpected error"})
+            return render(language, 500, "error",
+                          i18n.t(language, "linkpage.server_error_title"),
+                          i18n.t(language, "linkpage.server_error"))
+
+    def _route(self, request: Request, language: str) -> Page:
+        if request.method not in ("GET", "POST"):
+            return Page(405, b"")
+        card = _CARD_PATH.match(request.path)
+        if request.method == "POST" and self.cross_site(request.headers):
+            log.warning("link page: cross-site POST refused on %s (Origin %.80r, Sec-Fetch-Site "
+                        "%.20r)", _redacted(request.target), request.headers.get("Origin"),
+                        request.headers.get("Sec-Fetch-Site"))
+            if card:
+                return _json(403, {"error": "cross-site request refused", "reason": "cross_site"})
+            return render(language, 403, "error", i18n.t(language, "linkpage.csrf_title"),
+                          i18n.t(language, "linkpage.cross_site"))
+        if card:
+            if request.method != "POST":
+                return Page(405, b"")
+            return self._card(card.group(1), card.group(2), request.body)
+        form = None
+        if request.method == "POST":
+            form = _form(request.body)
+            if form is None:
+                return render(language, 400, "error", i18n.t(language, "linkpage.csrf_title"),
+                              i18n.t(language, "linkpage.csrf_invalid"))
+        header = request.headers.get(self.cert_header) if self.cert_header else None
+        cert = self.certificate(request.client_ip, header, request.peer_certificate)
+        return self.handle(request.method, request.path, language, cert, form)
 
     def handle(self, method: str, path: str, browser_language: str, cert: bytes | str | None,
                form: dict[str, list[str]] | None) -> Page:
@@ -330,7 +502,7 @@ class LinkPage:
                           i18n.t(browser_language, "linkpage.insert_card_title"),
                           i18n.t(browser_language, "linkpage.insert_card"))
         try:
-            identity = eid.validate(cert, self.trust, ocsp=self.ocsp, hard_fail=self.hard_fail)
+            identity = self.verifier.validate(cert)
         except eid.Refusal as refusal:
             log.info("link page: certificate refused (%s) for token %s…", refusal.reason,
                      token[:6])
@@ -347,14 +519,27 @@ class LinkPage:
             with self.app.unit_of_work(readonly=True) as uow:
                 found = links.preview(uow, token, identity)
                 language = found.officer.language.value
-                name, account, csrf = found.officer.display_name, found.account, found.link.csrf
+                name, link = found.officer.display_name, found.link
+                platform, workspace, user = link.platform, link.workspace, link.user_ref
+                minutes = max(0, int((clock.now() - link.created_at).total_seconds() // 60))
+                confirmation = found.confirmation
         except DomainError as exc:
             return self._domain_error(exc, browser_language, token)
-        return render(language, 200, "confirm", i18n.t(language, "linkpage.confirm_title"),
-                      i18n.t(language, "linkpage.confirm_question", account=account, name=name),
-                      hint=i18n.t(language, "linkpage.confirm_explain"),
-                      form={"action": f"/link/{token}", "csrf": csrf,
-                            "button": i18n.t(language, "linkpage.confirm_button")})
+
+        def t(key: str, variant: int | None = None, **params: Any) -> str:
+            return i18n.t(language, key, variant, **params)
+
+        return render(language, 200, "confirm", t("linkpage.confirm_title"),
+                      t("linkpage.confirm_question", name=name),
+                      hint=t("linkpage.confirm_explain"),
+                      details=[(t("linkpage.account_platform"), t(f"linkpage.platform_{platform}")),
+                               (t("linkpage.account_workspace"), workspace),
+                               (t("linkpage.account_user"), user),
+                               (t("linkpage.account_requested"),
+                                t("linkpage.requested_ago", minutes, minutes=minutes))],
+                      warning=t("linkpage.confirm_warning"),
+                      form={"action": f"/link/{token}", "csrf": confirmation,
+                            "button": t("linkpage.confirm_button")})
 
     def _complete(self, token: str, identity: eid.Identity, browser_language: str,
                   form: dict[str, list[str]]) -> Page:
@@ -363,8 +548,9 @@ class LinkPage:
             with self.app.unit_of_work() as uow:
                 found = links.preview(uow, token, identity)
                 language = found.officer.language.value
-                if not hmac.compare_digest(given.encode(), found.link.csrf.encode()):
-                    log.warning("link page: wrong CSRF token for link %s…", token[:6])
+                if not found.confirms(given):
+                    log.warning("link page: confirmation not valid for link %s… with certificate "
+                                "%s…", token[:6], identity.fingerprint_sha256[:16])
                     return render(language, 403, "error",
                                   i18n.t(language, "linkpage.csrf_title"),
                                   i18n.t(language, "linkpage.csrf_invalid"))
@@ -377,163 +563,194 @@ class LinkPage:
         return render(language, 200, "done", i18n.t(language, "linkpage.done_title"),
                       i18n.t(language, "linkpage.done", name=name))
 
+    def _card(self, token: str, step: str, body: bytes) -> Page:
+        """The card path of `itma-assistant link card`: JSON in, JSON out."""
+        try:
+            data = json.loads(body or b"{}")
+            if not isinstance(data, dict):
+                raise ValueError("expected a JSON object")
+            return _json(200, card_step(self.app, self.verifier, token, step, data))
+        except (ValueError, KeyError, TypeError) as exc:
+            return _json(400, {"error": f"malformed request: {exc}"})
+        except eid.Refusal as exc:
+            log.info("link page: card login refused (%s) for token %s…", exc.reason, token[:6])
+            return _json(403, {"error": str(exc), "reason": exc.reason})
+        except DomainError as exc:
+            status = 410 if exc.code in ("link_used", "link_expired") else 403
+            return _json(status, {"error": exc.message("en"), "reason": exc.code})
+
     def _domain_error(self, exc: DomainError, language: str, token: str) -> Page:
         log.info("link page: %s for token %s…", exc.code, token[:6])
         return render(language, _STATUS_FOR.get(exc.code, 403), "error",
                       i18n.t(language, "linkpage.invalid_title"), exc.message(language))
 
 
-# --- HTTP plumbing -----------------------------------------------------------------------------
+def _form(body: bytes) -> dict[str, list[str]] | None:
+    try:
+        return parse_qs(body.decode("ascii"), keep_blank_values=True)
+    except (UnicodeDecodeError, ValueError):
+        return None
 
 
-class _Server(http.server.ThreadingHTTPServer):
-    """Accepts plain sockets and does the TLS handshake in the request's own thread, so a slow
-    or hostile client cannot stall the accept loop."""
-
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], handler: type[http.server.BaseHTTPRequestHandler],
-                 context: ssl.SSLContext | None) -> None:
-        self.context = context
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
-        super().__init__(address, handler)
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        request.settimeout(HANDSHAKE_TIMEOUT)
-        if self.context is not None:
-            try:
-                request = self.context.wrap_socket(request, server_side=True)
-            except (ssl.SSLError, OSError) as exc:
-                log.info("link page: TLS handshake with %s failed: %s", client_address[0], exc)
-                return
-        try:
-            super().finish_request(request, client_address)
-        finally:
-            if isinstance(request, ssl.SSLSocket):
-                # the plain socket was detached by wrap_socket: close the TLS one ourselves
-                with contextlib.suppress(OSError):
-                    request.shutdown(socket.SHUT_WR)
-                request.close()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        log.exception("link page: connection from %s failed", client_address[0])
-
-
-_CARD_PATH = re.compile(r"^/link/([A-Za-z0-9_-]{16,128})/(challenge|card)$")
-
-
-def card_step(app: App, token: str, step: str, body: dict[str, Any]) -> dict[str, Any]:
+def card_step(app: App, verifier: eid.Verifier, token: str, step: str,
+              body: dict[str, Any]) -> dict[str, Any]:
     """challenge → a nonce to sign; card → certificate + signature checked, account linked."""
     if step == "challenge":
         return {"nonce": card_login.challenge(app, token).hex()}
-    done = card_login.card_login(app, token, str(body["certificate"]).encode(),
+    done = card_login.card_login(app, verifier, token, str(body["certificate"]).encode(),
                                  bytes.fromhex(str(body["nonce"])),
                                  bytes.fromhex(str(body["signature"])))
     return {"linked": done.account, "officer": done.officer.display_name}
 
 
-def _handler(page: LinkPage) -> type[http.server.BaseHTTPRequestHandler]:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        server_version = "itma-link"
-        sys_version = ""
-        protocol_version = "HTTP/1.1"
-        timeout = HANDSHAKE_TIMEOUT
+# --- HTTP plumbing -----------------------------------------------------------------------------
 
-        def do_GET(self) -> None:
-            self._serve("GET")
 
-        def do_POST(self) -> None:
-            card = _CARD_PATH.match(urlsplit(self.path).path)
-            if card:
-                self._card(card.group(1), card.group(2))
-            else:
-                self._serve("POST")
+class _Listener:
+    """An asyncio server on its own thread; complete requests go to a bounded thread pool."""
 
-        def _card(self, token: str, step: str) -> None:
-            """The card path of `itma-assistant link card`: JSON in, JSON out."""
-            try:
-                length = int(self.headers.get("Content-Length", "0"))
-                body = json.loads(self.rfile.read(length) or b"{}") if 0 <= length <= 20_000 \
-                    else None
-                if not isinstance(body, dict):
-                    raise ValueError("expected a JSON object")
-                status, answer = 200, card_step(page.app, token, step, body)
-            except (ValueError, KeyError, TypeError) as exc:
-                status, answer = 400, {"error": f"malformed request: {exc}"}
-            except eid.Refusal as exc:
-                status, answer = 403, {"error": str(exc), "reason": exc.reason}
-            except DomainError as exc:
-                status, answer = 410 if exc.code in ("link_used", "link_expired") else 403, {
-                    "error": exc.message("en"), "reason": exc.code}
-            except Exception:
-                log.exception("link page: card login failed on %s", self._redacted())
-                status, answer = 500, {"error": "unexpected error"}
-            data = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            self.wfile.write(data)
+    def __init__(self, page: LinkPage, sock: socket.socket,
+                 context: ssl.SSLContext | None) -> None:
+        self.page = page
+        self.limits = page.limits
+        self.context = context
+        self._sock = sock
+        self.address: tuple[str, int] = tuple(sock.getsockname()[:2])  # type: ignore[assignment]
+        self._loop = asyncio.new_event_loop()
+        self._executor = ThreadPoolExecutor(self.limits.workers,
+                                            thread_name_prefix="link-page-worker")
+        self._thread = threading.Thread(target=self._run, name="link-page", daemon=True)
+        self._ready = threading.Event()
+        self._failure: BaseException | None = None
+        self._connections: set[asyncio.Task[None]] = set()
+        self._per_client: collections.Counter[str] = collections.Counter()
+        self._last_busy_log = 0.0
 
-        def _serve(self, method: str) -> None:
-            language = accepted_language(self.headers.get("Accept-Language"))
-            try:
-                form = None
-                if method == "POST":
-                    form = self._form()
-                    if form is None:
-                        self._send(render(language, 400, "error",
-                                          i18n.t(language, "linkpage.csrf_title"),
-                                          i18n.t(language, "linkpage.csrf_invalid")))
-                        return
-                peer = None
-                if isinstance(self.connection, ssl.SSLSocket):
-                    peer = self.connection.getpeercert(binary_form=True)
-                header = self.headers.get(page.cert_header) if page.cert_header else None
-                cert = page.certificate(self.client_address[0], header, peer)
-                result = page.handle(method, urlsplit(self.path).path, language, cert, form)
-            except Exception:
-                log.exception("link page: unexpected error on %s", self._redacted())
-                result = render(language, 500, "error",
-                                i18n.t(language, "linkpage.server_error_title"),
-                                i18n.t(language, "linkpage.server_error"))
-            self._send(result)
+    def start(self) -> None:
+        self._thread.start()
+        self._ready.wait()
+        if self._failure is not None:
+            raise self._failure
 
-        def _form(self) -> dict[str, list[str]] | None:
-            try:
-                length = int(self.headers.get("Content-Length", "0"))
-            except ValueError:
-                return None
-            if length < 0 or length > MAX_BODY:
-                self.close_connection = True
-                return None
-            body = self.rfile.read(length)
-            try:
-                return parse_qs(body.decode("ascii"), keep_blank_values=True)
-            except (UnicodeDecodeError, ValueError):
-                return None
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+        self._executor.shutdown(wait=True, cancel_futures=True)
 
-        def _send(self, page_: Page) -> None:
-            self.send_response(page_.status)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(page_.body)))
-            for name, value in SECURITY_HEADERS.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(page_.body)
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            server = self._loop.run_until_complete(asyncio.start_server(
+                self._connection, sock=self._sock, limit=MAX_HEAD, backlog=self.limits.backlog))
+        except BaseException as exc:
+            self._failure = exc
+            self._sock.close()
+            self._loop.close()
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            self._loop.run_forever()
+        finally:
+            server.close()
+            for task in list(self._connections):
+                task.cancel()
+            self._loop.run_until_complete(
+                asyncio.gather(*self._connections, return_exceptions=True))
+            self._loop.run_until_complete(server.wait_closed())
+            self._loop.close()
 
-        def _redacted(self) -> str:
-            path = urlsplit(getattr(self, "path", "") or "").path
-            match = _PATH.match(path)
-            return f"/link/{match.group(1)[:6]}…" if match else path[:40]
+    def _admit(self, client_ip: str) -> bool:
+        if len(self._connections) >= self.limits.max_connections:
+            return False
+        return (self._per_client[client_ip] < self.limits.max_per_client
+                or self.page.trusted(client_ip))
 
-        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-            log.debug("link page: %s %s %s %s", self.client_address[0], self.command,
-                      self._redacted(), code)
+    async def _connection(self, reader: asyncio.StreamReader,
+                          writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername") or ("", 0)
+        client_ip = str(peer[0])
+        if not self._admit(client_ip):
+            self._refuse(writer, client_ip)
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        self._per_client[client_ip] += 1
+        try:
+            await self._serve(reader, writer, client_ip)
+        finally:
+            self._connections.discard(task)
+            self._per_client[client_ip] -= 1
+            if self._per_client[client_ip] <= 0:
+                del self._per_client[client_ip]
+            writer.transport.abort()
 
-        def log_message(self, format: str, *args: Any) -> None:
-            log.debug("link page: %s %s", self.client_address[0], self._redacted())
+    def _refuse(self, writer: asyncio.StreamWriter, client_ip: str) -> None:
+        now = time.monotonic()
+        if now - self._last_busy_log > 1.0:
+            self._last_busy_log = now
+            log.warning("link page: too many connections (%d open, %d from %s); refusing new ones",
+                        len(self._connections), self._per_client[client_ip], client_ip)
+        if self.context is None:
+            writer.write(b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\n"
+                         b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+            writer.close()
+        else:
+            writer.transport.abort()
 
-    return Handler
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                     client_ip: str) -> None:
+        deadline = self.limits.deadline
+        try:
+            async with asyncio.timeout(deadline):
+                request = await self._read(reader, writer, client_ip)
+        except _BadRequest as bad:
+            await self._send(writer, Page(bad.status, b""))
+            return
+        except TimeoutError:
+            log.info("link page: connection from %s closed after %.0f s without a complete "
+                     "request", client_ip, deadline)
+            return
+        except ssl.SSLError as exc:
+            log.info("link page: TLS handshake with %s failed: %s", client_ip, exc)
+            return
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            log.info("link page: connection from %s failed: %s", client_ip, type(exc).__name__)
+            return
+        if request is None:
+            return
+        page = await self._loop.run_in_executor(self._executor, self.page.respond, request)
+        log.debug("link page: %s %s %s %d", client_ip, request.method,
+                  _redacted(request.target), page.status)
+        await self._send(writer, page)
+
+    async def _read(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                    client_ip: str) -> Request | None:
+        if self.context is not None:
+            await writer.start_tls(self.context)
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.LimitOverrunError:
+            raise _BadRequest(431) from None
+        except asyncio.IncompleteReadError as exc:
+            if not exc.partial.strip():
+                return None  # opened and closed without a request (e.g. a health probe)
+            raise
+        method, target, headers = _parse_head(head.lstrip(b"\r\n"))
+        length = _body_length(method, target, headers)
+        body = await reader.readexactly(length) if length else b""
+        peer = None
+        ssl_object = writer.get_extra_info("ssl_object")
+        if isinstance(ssl_object, ssl.SSLObject):
+            peer = ssl_object.getpeercert(binary_form=True)
+        return Request(method, target, headers, body, client_ip, peer)
+
+    async def _send(self, writer: asyncio.StreamWriter, page: Page) -> None:
+        with contextlib.suppress(OSError, ssl.SSLError, TimeoutError):
+            async with asyncio.timeout(self.limits.deadline):
+                writer.write(page.encode())
+                await writer.drain()
+                writer.close()
+                await writer.wait_closed()

@@ -4,6 +4,8 @@ The card's Authentication key signs the server's nonce (RSA PKCS#1 v1.5 SHA-256,
 over a SHA-384 digest computed here, as SoftHSM 2 and eID applet 1.8 need) and the server checks
 signature and certificate, over HTTPS with the link page (or ``--direct`` on the server):
 it talks to the database through :mod:`core.services.card_login`, for operators on the server.
+Either way the certificate goes through the server's one :class:`core.eid.Verifier`, OCSP
+included (``ITMA_EID_OCSP``).
 """
 
 from __future__ import annotations
@@ -16,12 +18,17 @@ import ssl
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from cli.runtime import CommandError, make_app
+
+if TYPE_CHECKING:
+    from core.app import App
+    from core.eid import Verifier
 
 TOKEN_LABEL = "BELPIC"
 KEY_LABEL = "Authentication"
@@ -92,9 +99,10 @@ def token_of(url: str) -> str:
     return token
 
 
-def link_with_card(app, card: Card, url: str) -> str:  # type: ignore[no-untyped-def]
-    """The whole exchange, in process: nonce, card signature, server check. Returns the account
-    linked; raises CommandError with the reason in plain words."""
+def link_with_card(app: App, verifier: Verifier, card: Card, url: str) -> str:
+    """The whole exchange, in process: nonce, card signature, server check (``verifier``: the
+    server's trust store and OCSP mode). Returns the account linked; raises CommandError with
+    the reason in plain words."""
     from core import eid
     from core.errors import DomainError
     from core.services import card_login
@@ -103,7 +111,7 @@ def link_with_card(app, card: Card, url: str) -> str:  # type: ignore[no-untyped
     try:
         nonce = card_login.challenge(app, token)
         cert_pem, signature = card.certificate_and_signature(nonce)
-        done = card_login.card_login(app, token, cert_pem, nonce, signature)
+        done = card_login.card_login(app, verifier, token, cert_pem, nonce, signature)
     except eid.Refusal as exc:
         raise CommandError(f"refused: {exc}") from None
     except DomainError as exc:
@@ -149,7 +157,10 @@ def link_card(args: argparse.Namespace) -> int:
         raise CommandError(f"set the card PIN in ${args.pin_env}")
     card = Card(args.module, pin)
     if args.direct:
-        print(link_with_card(make_app(), card, args.url))
+        from core.eid import Verifier
+
+        app = make_app()
+        print(link_with_card(app, Verifier.from_settings(app.settings), card, args.url))
     else:
         print(link_over_https(card, args.url, args.cafile, args.insecure))
     return 0

@@ -65,14 +65,11 @@ async def _serve(app: App) -> None:
     gateway = MailGateway(app)
     fronts += gateway.start()
     proxied = bool(settings.extra.get("eid_cert_header"))
-    ocsp_mode = settings.extra.get("eid_ocsp", "off")
-    ocsp = (eid.OcspChecker(settings.extra.get("eid_ocsp_url") or None)
-            if ocsp_mode != "off" else None)
-    link_page = LinkPage(app, serve_plain=proxied, ocsp=ocsp,
-                         hard_fail=ocsp_mode == "hard").start()
+    verifier = eid.Verifier.from_settings(settings)  # one for the page, the header, the card API
+    link_page = LinkPage(app, serve_plain=proxied, verifier=verifier).start()
     link_host, link_port = link_page.address
     fronts.append(f"eID link page on {'http' if proxied else 'https'}://{link_host}:{link_port}"
-                  + (" (behind a proxy)" if proxied else ""))
+                  + (" (behind a proxy)" if proxied else "") + f", OCSP {verifier.mode}")
     tasks.append(asyncio.create_task(mail_worker.deliver_forever(app, stop)))
     tasks.append(asyncio.create_task(_schedule(app, stop)))
     fronts.append("scheduler (one instance at a time)")

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+EID_OCSP_DEFAULT = "soft"
+"""ITMA_EID_OCSP when unset: ask the OCSP responder, accept (logged) when it cannot answer."""
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 
 
@@ -146,7 +148,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         if key in raw and not raw[key].startswith(("http://", "https://")):
             raise ConfigError(f"ITMA_{key.upper()}: expected an http(s):// URL")
     _check_slack(raw)
-    if raw.get("eid_ocsp", "off") not in ("off", "soft", "hard"):
+    raw.setdefault("eid_ocsp", EID_OCSP_DEFAULT)
+    if raw["eid_ocsp"] not in ("off", "soft", "hard"):
         raise ConfigError("ITMA_EID_OCSP: expected off, soft (accept when the responder cannot "
                           "be reached) or hard (refuse then)")
     known = {k: raw[k] for k in raw if k not in Settings.__dataclass_fields__}

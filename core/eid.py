@@ -13,7 +13,10 @@ precise, user-presentable reason:
   ``cryptography``'s own verification errors embed the certificate subject (hence the NRN), so
   their text is deliberately dropped here.
 
-Revocation is checked by OCSP when a checker is configured; cryptography's verifier does none.
+Revocation is checked by OCSP (cryptography's verifier does none). Every path that accepts a
+card — the TLS link page, the proxy header, the card API, ``link card --direct`` — validates
+through one :class:`Verifier` built once from the settings (:meth:`Verifier.from_settings`), so
+none of them can forget the trust store or the OCSP mode.
 No web or database code lives here: callers turn an :class:`Identity` into a link.
 """
 
@@ -27,7 +30,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Final, Literal, get_args
+from typing import Final, Literal, cast, get_args
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -45,6 +49,7 @@ from cryptography.x509.verification import (
 )
 
 from core import clock
+from core.config import EID_OCSP_DEFAULT, ConfigError, Settings
 from core.nrn import InvalidNRN, mask
 from core.nrn import parse as parse_nrn
 
@@ -55,10 +60,12 @@ __all__ = [
     "Identity",
     "OcspChecker",
     "OcspError",
+    "OcspMode",
     "OcspResult",
     "Reason",
     "Refusal",
     "TrustStore",
+    "Verifier",
     "sign_challenge_verify",
     "validate",
 ]
@@ -661,6 +668,63 @@ def validate(
         ocsp=result.status if result is not None else None,
         ocsp_response=result.response_der if result is not None else None,
     )
+
+
+OcspMode = Literal["off", "soft", "hard"]
+"""``off`` skips revocation; ``soft`` asks and accepts (with a logged warning) when no answer can
+be relied on — unreachable responder, unusable answer, or a certificate naming no responder;
+``hard`` refuses then. A "revoked" answer is refused in both."""
+
+OCSP_MODES: Final[tuple[OcspMode, ...]] = get_args(OcspMode)
+
+
+@dataclass(frozen=True)
+class Verifier:
+    """The trust store, the OCSP checker and the mode, together: what accepting a card means.
+
+    Built once (:meth:`from_settings`) and handed to every path that accepts a certificate, so the
+    link page, the proxy header and the card API cannot disagree about revocation.
+    """
+
+    trust: TrustStore
+    mode: OcspMode = "soft"
+    ocsp: OcspChecker | None = None
+
+    def __post_init__(self) -> None:
+        if self.mode not in OCSP_MODES:
+            raise ValueError(f"unknown OCSP mode: {self.mode!r}")
+        if (self.mode == "off") != (self.ocsp is None):
+            raise ValueError("an OCSP checker is needed for soft and hard mode, and only then")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Verifier:
+        """``ITMA_EID_TRUST_DIR``, ``ITMA_EID_OCSP`` (default soft) and ``ITMA_EID_OCSP_URL``;
+        a bad value is a :class:`core.config.ConfigError` naming the variable."""
+        extra = settings.extra
+        given = extra.get("eid_trust_dir")
+        try:
+            trust = TrustStore.from_dir(Path(given).expanduser() if given else None)
+        except ValueError as exc:
+            raise ConfigError(f"ITMA_EID_TRUST_DIR: {exc}") from None
+        raw_mode = extra.get("eid_ocsp") or EID_OCSP_DEFAULT
+        if raw_mode not in OCSP_MODES:
+            raise ConfigError("ITMA_EID_OCSP: expected off, soft or hard")
+        mode = cast(OcspMode, raw_mode)
+        url = extra.get("eid_ocsp_url") or None
+        if url is not None and (urlsplit(url).scheme not in ("http", "https")
+                                or not urlsplit(url).hostname):
+            raise ConfigError(f"ITMA_EID_OCSP_URL: expected an http(s):// URL, got {url!r}")
+        checker = OcspChecker(responder_url_override=url) if mode != "off" else None
+        return cls(trust, mode, checker)
+
+    @property
+    def hard_fail(self) -> bool:
+        return self.mode == "hard"
+
+    def validate(self, chain: bytes | list[bytes] | str, *,
+                 now: datetime | None = None) -> Identity:
+        """:func:`validate` with this trust store and revocation policy."""
+        return validate(chain, self.trust, now=now, ocsp=self.ocsp, hard_fail=self.hard_fail)
 
 
 _ECDSA_P384_RAW_LENGTH: Final = 96

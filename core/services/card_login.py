@@ -1,10 +1,12 @@
 """Linking a chat account with the eID card from the command line: a signed challenge.
 
 The server hands out a nonce, the card signs it with its Authentication key, and the server checks
-the signature with the certificate's key, validates that certificate exactly as the TLS link page
-does, and completes the link. No database column holds the nonce: it is
-``HMAC(secret_key, token hash || timestamp) || timestamp``, so whichever instance answers can
-check that it is ours, fresh (2 minutes) and bound to this very link token.
+the signature with the certificate's key, validates that certificate with the very
+:class:`core.eid.Verifier` the TLS link page uses (trust store and OCSP), and completes the link.
+No database column holds the nonce: it is ``HMAC(secret_key, token hash || timestamp) ||
+timestamp``, so whichever instance answers can check that it is ours, fresh (2 minutes) and bound
+to this very link token. No confirmation form is needed here: a cross-site page cannot make the
+card sign our nonce.
 """
 
 from __future__ import annotations
@@ -13,14 +15,13 @@ import hashlib
 import hmac
 import struct
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Final
 
 from core import clock, eid
 from core.app import App
 from core.services import links
 
-__all__ = ["NONCE_VALIDITY", "card_login", "challenge", "trust_store"]
+__all__ = ["NONCE_VALIDITY", "card_login", "challenge"]
 
 NONCE_VALIDITY: Final = timedelta(minutes=2)
 _CLOCK_SKEW: Final = timedelta(seconds=5)
@@ -56,20 +57,16 @@ def _check_nonce(app: App, token: str, nonce: bytes) -> None:
         raise eid.Refusal("signature", "The challenge has expired; please ask for a new one.")
 
 
-def trust_store(app: App) -> eid.TrustStore:
-    given = app.settings.extra.get("eid_trust_dir")
-    return eid.TrustStore.from_dir(Path(given).expanduser() if given else eid.DEFAULT_ROOTS_DIR)
-
-
-def card_login(app: App, token: str, cert_pem: bytes, nonce: bytes, signature: bytes, *,
-               ocsp: eid.OcspChecker | None = None, hard_fail: bool = False) -> links.Preview:
+def card_login(app: App, verifier: eid.Verifier, token: str, cert_pem: bytes, nonce: bytes,
+               signature: bytes) -> links.Preview:
     """Checks the nonce, the card's signature over it and the certificate, then links.
 
-    Raises :class:`core.eid.Refusal` (nonce, signature or certificate) or the link's
+    ``verifier`` is the one the link page uses (trust store and OCSP mode). Raises
+    :class:`core.eid.Refusal` (nonce, signature or certificate) or the link's
     :class:`core.errors.DomainError`.
     """
     _check_nonce(app, token, nonce)
     eid.sign_challenge_verify(cert_pem, nonce, signature)
-    identity = eid.validate(cert_pem, trust_store(app), ocsp=ocsp, hard_fail=hard_fail)
+    identity = verifier.validate(cert_pem)
     with app.unit_of_work() as uow:
         return links.complete(uow, token, identity)

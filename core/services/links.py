@@ -4,12 +4,18 @@ The token has 256 bits, lives 10 minutes, is used once and is bound to the platf
 and user that asked. The officer is the one whose national register number is in the
 certificate; a chat account belongs to one officer, an officer may link several accounts, and
 a renewed card links again because the match is on the number, not the certificate.
+
+Confirming is bound to the certificate: the page's form carries :attr:`Preview.confirmation`,
+computed from the link and the SHA-256 fingerprint of the certificate the page was shown with,
+and the POST is checked against the certificate presented with the POST. A value read by one
+officer with their own card is worthless with anyone else's (the cross-site form attack).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -54,14 +60,30 @@ def pending(uow: UnitOfWork, token: str) -> LinkToken:
     return found
 
 
+_CONFIRMATION_DOMAIN = b"itma-link-confirmation\x00"
+
+
+def _confirmation(secret: bytes, token: str, link: LinkToken, fingerprint_sha256: str) -> str:
+    message = b"\x00".join((_CONFIRMATION_DOMAIN, _hash(token).encode(), link.csrf.encode(),
+                            fingerprint_sha256.lower().encode()))
+    digest = hmac.new(secret, message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
 @dataclass(frozen=True)
 class Preview:
     link: LinkToken
     officer: Officer
+    confirmation: str
+    """The confirmation form's value: an HMAC of the link and of the certificate that was shown
+    the page, so a value read with one card cannot confirm with another (nor be forged)."""
 
     @property
     def account(self) -> str:
         return f"{self.link.platform} {self.link.workspace}:{self.link.user_ref}"
+
+    def confirms(self, given: str) -> bool:
+        return hmac.compare_digest(given.encode(), self.confirmation.encode())
 
 
 def preview(uow: UnitOfWork, token: str, identity: Identity) -> Preview:
@@ -72,7 +94,8 @@ def preview(uow: UnitOfWork, token: str, identity: Identity) -> Preview:
     if officer is None:
         raise DomainError("link_no_officer")
     require_active(officer)
-    return Preview(link, officer)
+    return Preview(link, officer, _confirmation(uow.app.settings.secret_key, token, link,
+                                                identity.fingerprint_sha256))
 
 
 def complete(uow: UnitOfWork, token: str, identity: Identity) -> Preview:

@@ -8,6 +8,7 @@ Every national register number comes from ``core.nrn.generate``.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import random
 import shutil
@@ -19,15 +20,18 @@ from urllib.parse import urlsplit
 
 import pkcs11
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pkcs11 import Attribute, CertificateType, KeyType, ObjectClass
 from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
+from sqlalchemy import select
 
 from cli.card import Card, link_with_card
 from cli.runtime import CommandError
 from core import eid, nrn
 from core.app import App
+from core.models import AuditEvent
 from core.services import card_login, links
 from core.services.access import NewOfficer, add_officer
 from tests.conftest import NOW, World
@@ -110,6 +114,10 @@ class Link:
     url: str
 
     @property
+    def verifier(self) -> eid.Verifier:
+        return eid.Verifier.from_settings(self.app.settings)
+
+    @property
     def token(self) -> str:
         return urlsplit(self.url).path.rsplit("/", 1)[1]
 
@@ -126,17 +134,18 @@ def link(world: World, trust_dir: Path) -> Link:
 
 
 def test_card_links_the_chat_account(link: Link, card: Card) -> None:
-    message = link_with_card(link.app, card, link.url)
+    message = link_with_card(link.app, link.verifier, card, link.url)
     assert message == f"slack T1:U1 linked to {OFFICER_NAME}"
     identity = linked(link.app)
     assert identity is not None and identity.linked_via == "eid"
     with pytest.raises(CommandError, match=r"(?i)used"):
-        link_with_card(link.app, card, link.url)  # single use
+        link_with_card(link.app, link.verifier, card, link.url)  # single use
 
 
 def test_wrong_pin_is_a_clear_error(link: Link, card: Card) -> None:
     with pytest.raises(CommandError, match="wrong PIN"):
-        link_with_card(link.app, dataclasses.replace(card, pin="9999"), link.url)
+        link_with_card(link.app, link.verifier, dataclasses.replace(card, pin="9999"),
+                       link.url)
     assert linked(link.app) is None
 
 
@@ -145,11 +154,11 @@ def test_stale_nonce_is_refused(link: Link, card: Card) -> None:
     cert_pem, signature = card.certificate_and_signature(nonce)
     eid.sign_challenge_verify(cert_pem, nonce, signature)  # the signature itself is fine
     with pytest.raises(eid.Refusal, match="expired"):
-        card_login.card_login(link.app, link.token, cert_pem, nonce, signature)
+        card_login.card_login(link.app, link.verifier, link.token, cert_pem, nonce, signature)
     fresh = card_login.challenge(link.app, link.token, now=NOW - timedelta(minutes=1, seconds=59))
     cert_pem, signature = card.certificate_and_signature(fresh)
-    assert card_login.card_login(link.app, link.token, cert_pem, fresh, signature).account == (
-        "slack T1:U1")
+    done = card_login.card_login(link.app, link.verifier, link.token, cert_pem, fresh, signature)
+    assert done.account == "slack T1:U1"
 
 
 def test_signature_over_another_nonce_is_refused(link: Link, card: Card) -> None:
@@ -158,7 +167,7 @@ def test_signature_over_another_nonce_is_refused(link: Link, card: Card) -> None
     assert given != other
     cert_pem, signature = card.certificate_and_signature(other)
     with pytest.raises(eid.Refusal) as refused:
-        card_login.card_login(link.app, link.token, cert_pem, given, signature)
+        card_login.card_login(link.app, link.verifier, link.token, cert_pem, given, signature)
     assert refused.value.reason == "signature"
     assert linked(link.app) is None
 
@@ -169,7 +178,7 @@ def test_nonce_is_bound_to_its_link_token(link: Link, card: Card) -> None:
     nonce = card_login.challenge(link.app, other_token)
     cert_pem, signature = card.certificate_and_signature(nonce)
     with pytest.raises(eid.Refusal, match="not one this server gave out"):
-        card_login.card_login(link.app, link.token, cert_pem, nonce, signature)
+        card_login.card_login(link.app, link.verifier, link.token, cert_pem, nonce, signature)
     assert linked(link.app) is None
 
 
@@ -196,3 +205,77 @@ def test_card_login_over_https_with_the_link_page(link: Link, card: Card) -> Non
     assert message == f"slack T1:U1 linked to {OFFICER_NAME}"
     identity = linked(app)
     assert identity is not None and identity.linked_via == "eid"
+
+
+# --- OCSP on the card path (finding B) -----------------------------------------------------------
+
+
+def _card_serial(card: Card) -> int:
+    cert_pem, _ = card.certificate_and_signature(b"serial, please")
+    return x509.load_pem_x509_certificate(cert_pem).serial_number
+
+
+@pytest.fixture
+def responder(ca: TestPKI) -> Iterator[pki.OcspServer]:
+    with pki.OcspServer(ca.ec_citizen_ca, now=NOW) as server:
+        yield server
+
+
+def _configure(link: Link, trust_dir: Path, **extra: str) -> None:
+    link.app.settings = dataclasses.replace(
+        link.app.settings, extra={"eid_trust_dir": str(trust_dir), **extra})
+
+
+def test_revoked_card_is_refused_in_process(link: Link, card: Card, trust_dir: Path,
+                                            responder: pki.OcspServer) -> None:
+    """No ITMA_EID_OCSP: soft by default, so `link card --direct` asks the responder too."""
+    responder.statuses[_card_serial(card)] = "revoked"
+    _configure(link, trust_dir, eid_ocsp_url=responder.url)
+    with pytest.raises(CommandError, match="revoked"):
+        link_with_card(link.app, link.verifier, card, link.url)
+    assert linked(link.app) is None
+    assert len(responder.requests) == 1
+
+
+@pytest.mark.parametrize(("mode", "accepted"), [("soft", True), ("hard", False)])
+def test_unreachable_responder_on_the_card_path(
+        link: Link, card: Card, trust_dir: Path, mode: str, accepted: bool,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The card's certificate names a closed port as its responder."""
+    _configure(link, trust_dir, eid_ocsp=mode)
+    if accepted:
+        with caplog.at_level(logging.WARNING, logger="core.eid"):
+            link_with_card(link.app, link.verifier, card, link.url)
+        assert "revocation status unknown" in caplog.text
+        assert OFFICER_NRN not in caplog.text
+    else:
+        with pytest.raises(CommandError, match="revocation status"):
+            link_with_card(link.app, link.verifier, card, link.url)
+    assert (linked(link.app) is not None) == accepted
+
+
+def test_card_api_of_the_link_page_checks_ocsp(link: Link, card: Card, trust_dir: Path,
+                                               responder: pki.OcspServer) -> None:
+    """POST …/challenge and …/card use the page's verifier, built once from the settings."""
+    from bot.link_page import LinkPage
+    from cli.card import link_over_https
+
+    _configure(link, trust_dir, eid_ocsp_url=responder.url)
+    link.app.settings = dataclasses.replace(link.app.settings, link_listen=("127.0.0.1", 0))
+    serial = _card_serial(card)
+    responder.statuses[serial] = "revoked"
+    page = LinkPage(link.app).start()
+    try:
+        url = f"https://127.0.0.1:{page.address[1]}/link/{link.token}"
+        with pytest.raises(CommandError, match="revoked"):
+            link_over_https(card, url, insecure=True)
+        assert linked(link.app) is None
+        responder.statuses[serial] = "good"
+        assert link_over_https(card, url, insecure=True) == f"slack T1:U1 linked to {OFFICER_NAME}"
+    finally:
+        page.stop()
+    assert len(responder.requests) == 2
+    with link.app.unit_of_work(readonly=True) as uow:
+        event = uow.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "link.certificate")).one()
+        assert event.details["ocsp"] == "good"

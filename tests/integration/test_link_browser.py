@@ -2,7 +2,9 @@
 certificate from an NSS database, selected by a managed policy, and confirms the link.
 
 The link URL comes from the chat ``lier`` reply; Chromium is driven over the DevTools protocol
-(aiohttp). Needs the Debian packages ``chromium`` and ``libnss3-tools``.
+(aiohttp). First the same browser visits an attacker's page on another origin that
+auto-posts a confirmation the attacker read with their own card: the link page refuses it.
+Needs the Debian packages ``chromium`` and ``libnss3-tools``.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import http.server
 import json
 import os
 import random
@@ -17,9 +20,11 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
@@ -32,12 +37,14 @@ from core import i18n, nrn
 from core.conversation.engine import Engine
 from core.conversation.types import Inbound
 from core.models import ChatIdentity
+from core.services import links
 from core.services.access import NewOfficer, add_officer
 from tests.conftest import NOW, World
 from tests.support import pki
 from tests.support.pki import CertAndKey
 
 OFFICER_NRN = nrn.generate(random.Random(71))
+ATTACKER_NRN = nrn.generate(random.Random(72))
 OFFICER_NAME = "Sophie Mertens"
 POLICY_DIR = Path("/etc/chromium/policies/managed")
 
@@ -120,6 +127,63 @@ async def _drive(debug_port: int, url: str, screenshot: Path) -> tuple[str, str]
             return before, after
 
 
+async def _visit_attacker(debug_port: int, attacker_url: str, target: str) -> str:
+    """Open the attacker's page; it posts its form to ``target`` at once. The page text then."""
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"http://127.0.0.1:{debug_port}/json/list") as response:
+            targets = await response.json(content_type=None)
+        page = next(t for t in targets if t.get("type") == "page")
+        async with http.ws_connect(page["webSocketDebuggerUrl"], max_msg_size=0) as ws:
+            tools = DevTools(ws)
+            await tools.call("Page.navigate", url=attacker_url)
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                state = await tools.call(
+                    "Runtime.evaluate", returnByValue=True,
+                    expression="location.href + ' ' + document.readyState")
+                if state["result"].get("value") == f"{target} complete":
+                    return await tools.text()
+                await asyncio.sleep(0.1)
+            raise AssertionError("the attacker's form did not reach the link page")
+
+
+class _AttackerSite:
+    """Another origin serving one page that auto-posts a form to the link page, as a phishing
+    site would: it carries a confirmation value the attacker read with their own card."""
+
+    def __init__(self, action: str, confirmation: str) -> None:
+        body = (f'<!DOCTYPE html><html><body><form method="post" action="{action}">'
+                f'<input type="hidden" name="csrf" value="{confirmation}"></form>'
+                "<script>document.forms[0].submit()</script></body></html>").encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                """Quiet."""
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/"
+
+    def __enter__(self) -> _AttackerSite:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 def _debug_port(profile: Path, process: subprocess.Popen[bytes]) -> int:
     marker = profile / "DevToolsActivePort"
     deadline = time.monotonic() + 20
@@ -157,6 +221,16 @@ def test_link_in_headless_chromium(world: World, tmp_path: Path) -> None:
         assert found is not None, reply.text
         url = found.group(0)
 
+        with app.unit_of_work() as uow:
+            add_officer(uow, NewOfficer("bart@bosa.example", "Bart Janssens", ATTACKER_NRN,
+                                        ["BOSA"]))
+            attack_action = links.issue(uow, "slack", "T0ATT", "U0ATTACKER")
+        own_card = ca.citizen(ATTACKER_NRN, key_type="ec").pem
+        read = page.handle("GET", urlsplit(attack_action).path, "fr", own_card, None)
+        found_value = re.search(rb'name="csrf" value="([^"]+)"', read.body)
+        assert read.status == 200 and found_value is not None
+        attacker_confirmation = found_value.group(1).decode()
+
         home = tmp_path / "home"
         leaf = ca.citizen(OFFICER_NRN)
         _nss_home(home, leaf, [ca.citizen_ca])
@@ -174,12 +248,20 @@ def test_link_in_headless_chromium(world: World, tmp_path: Path) -> None:
             env={**os.environ, "HOME": str(home)},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         screenshot = tmp_path / "link-page.png"
-        before, after = asyncio.run(_drive(_debug_port(profile, process), url, screenshot))
+        port_ = _debug_port(profile, process)
+        with _AttackerSite(attack_action, attacker_confirmation) as attacker:
+            attacked = asyncio.run(_visit_attacker(port_, attacker.url, attack_action))
+        attacked = " ".join(attacked.split())  # in the browser's language: no card was read
+        assert any(i18n.t(lang, "linkpage.cross_site") in attacked
+                   for lang in i18n.LANGUAGES), attacked
+        before, after = asyncio.run(_drive(port_, url, screenshot))
         print(f"\nlink page screenshot: {screenshot}")
 
         assert OFFICER_NAME in before, before
         assert i18n.t("fr", "linkpage.confirm_title") in before, before
         assert i18n.t("fr", "linkpage.confirm_button") in before, before
+        assert i18n.t("fr", "linkpage.confirm_warning") in before, before
+        assert "Slack" in before and "T1" in before and "U1" in before
         assert OFFICER_NRN not in before and nrn.format_nrn(OFFICER_NRN) not in before
         done = " ".join(i18n.t("fr", "linkpage.done", name=OFFICER_NAME).split())
         assert done in after, after
@@ -201,3 +283,5 @@ def test_link_in_headless_chromium(world: World, tmp_path: Path) -> None:
             ChatIdentity.user_ref == "U1"))
         assert identity is not None
         assert identity.linked_via == "eid"
+        assert uow.session.scalar(select(ChatIdentity).where(
+            ChatIdentity.user_ref == "U0ATTACKER")) is None

@@ -21,7 +21,16 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from core import eid, nrn
-from core.eid import Identity, OcspChecker, Refusal, TrustStore, sign_challenge_verify, validate
+from core.config import ConfigError, Settings, load_settings
+from core.eid import (
+    Identity,
+    OcspChecker,
+    Refusal,
+    TrustStore,
+    Verifier,
+    sign_challenge_verify,
+    validate,
+)
 from tests.support import pki
 from tests.support.pki import CertAndKey, OcspServer, TestPKI
 
@@ -453,6 +462,83 @@ def test_own_store_only(ca: TestPKI) -> None:
     """A store holding another hierarchy refuses ours: no fallback to any other trust."""
     other = TrustStore.from_certificates([ca.other_root.cert, ca.other_ca.cert])
     refused(ca.citizen(NRN).pem, other, "untrusted")
+
+
+# --- one verifier from the settings --------------------------------------------------------------
+
+
+def _settings(tmp_path: Path, trust_dir: Path | None = None, **env: str) -> Settings:
+    base = {"ITMA_HOME": str(tmp_path), "ITMA_SECRET_KEY": "test-secret-key-0123456789"}
+    if trust_dir is not None:
+        base["ITMA_EID_TRUST_DIR"] = str(trust_dir)
+    return load_settings({**base, **env})
+
+
+@pytest.fixture(scope="module")
+def trust_dir(ca: TestPKI, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return pki.write_trust_dir(tmp_path_factory.mktemp("verifier-trust"), ca.trust_pems())
+
+
+def test_ocsp_is_soft_by_default(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    assert settings.extra["eid_ocsp"] == "soft"
+    verifier = Verifier.from_settings(settings)
+    assert verifier.mode == "soft" and not verifier.hard_fail
+    assert verifier.ocsp is not None and verifier.ocsp.responder_url_override is None
+    assert len(verifier.trust.roots) == 2  # the shipped Belgian roots
+
+
+@pytest.mark.parametrize(("mode", "checks", "hard"), [
+    ("off", False, False), ("soft", True, False), ("hard", True, True)])
+def test_ocsp_modes_from_settings(tmp_path: Path, trust_dir: Path, mode: str, checks: bool,
+                                  hard: bool) -> None:
+    verifier = Verifier.from_settings(_settings(
+        tmp_path, trust_dir, ITMA_EID_OCSP=mode, ITMA_EID_OCSP_URL="http://ocsp.example/relay"))
+    assert (verifier.ocsp is not None) == checks and verifier.hard_fail == hard
+    if verifier.ocsp is not None:
+        assert verifier.ocsp.responder_url_override == "http://ocsp.example/relay"
+
+
+@pytest.mark.parametrize(("env", "named"), [
+    ({"ITMA_EID_OCSP": "sometimes"}, "ITMA_EID_OCSP"),
+    ({"ITMA_EID_OCSP_URL": "ldap://ocsp.example"}, "ITMA_EID_OCSP_URL"),
+    ({"ITMA_EID_TRUST_DIR": "/nonexistent/eid"}, "ITMA_EID_TRUST_DIR"),
+])
+def test_bad_verifier_settings_name_the_variable(tmp_path: Path, env: dict[str, str],
+                                                 named: str) -> None:
+    with pytest.raises(ConfigError, match=named):
+        Verifier.from_settings(_settings(tmp_path, **env))
+
+
+def test_verifier_needs_a_checker_exactly_when_checking(trust: TrustStore) -> None:
+    with pytest.raises(ValueError, match="OCSP checker"):
+        Verifier(trust, "soft", None)
+    with pytest.raises(ValueError, match="OCSP checker"):
+        Verifier(trust, "off", OcspChecker())
+
+
+def test_soft_accepts_a_certificate_naming_no_responder_hard_refuses(
+        ca: TestPKI, trust: TrustStore, caplog: pytest.LogCaptureFixture) -> None:
+    leaf = ca.citizen(NRN, ocsp_url=None)
+    with caplog.at_level(logging.WARNING, logger="core.eid"):
+        identity = Verifier(trust, "soft", OcspChecker()).validate(leaf.pem, now=NOW)
+    assert identity.ocsp is None and "no OCSP responder URL" in caplog.text
+    with pytest.raises(Refusal) as refusal:
+        Verifier(trust, "hard", OcspChecker()).validate(leaf.pem, now=NOW)
+    assert refusal.value.reason == "revocation_unknown"
+    assert Verifier(trust, "off").validate(leaf.pem, now=NOW).ocsp is None
+
+
+def test_verifier_asks_the_responder(ca: TestPKI, trust: TrustStore,
+                                     responder: OcspServer) -> None:
+    leaf = ca.citizen(NRN, ocsp_url=responder.url)
+    responder.statuses[leaf.cert.serial_number] = "revoked"
+    for mode in ("soft", "hard"):
+        with pytest.raises(Refusal) as refusal:
+            Verifier(trust, mode, OcspChecker()).validate(leaf.pem, now=NOW)  # type: ignore[arg-type]
+        assert refusal.value.reason == "revoked"
+    assert Verifier(trust, "off").validate(leaf.pem, now=NOW).nrn == NRN
+    assert len(responder.requests) == 2
 
 
 # --- card login signatures -----------------------------------------------------------------------
