@@ -71,11 +71,11 @@ class Place:
 
     async def post(self, reply: Reply) -> None:
         if self.respond is not None:
-            await self.respond(text=reply.text, blocks=blocks.render(reply),
+            await self.respond(**blocks.message(reply),
                                response_type="ephemeral", replace_original=False)
             return
         await self.client.chat_postMessage(channel=self.channel, thread_ts=self.thread_ts,
-                                           text=reply.text, blocks=blocks.render(reply))
+                                           **blocks.message(reply))
 
     async def resolve(self, original: str, outcome: str) -> None:
         """The clicked message loses its buttons and shows the decision: no second click."""
@@ -247,18 +247,16 @@ def build(app: App, engine: Engine, client: AsyncWebClient, signing_secret: str 
         user = body["user"]["id"]
         channel = channel or body.get("container", {}).get("channel_id")
         if channel:
-            await bolt.client.chat_postEphemeral(channel=channel, user=user, text=reply.text,
-                                                 blocks=blocks.render(reply))
+            await bolt.client.chat_postEphemeral(channel=channel, user=user,
+                                                 **blocks.message(reply))
         else:
-            await bolt.client.chat_postMessage(channel=user, text=reply.text,
-                                               blocks=blocks.render(reply))
+            await bolt.client.chat_postMessage(channel=user, **blocks.message(reply))
 
     async def _decide(body: dict[str, Any], action: str, reason: str | None,
                       channel: str | None, ts: str | None) -> None:
         reply = await converse(_inbound_of(body, action=action, text=reason))
         if reply.replaces is not None and channel and ts:
-            await bolt.client.chat_update(channel=channel, ts=ts, text=reply.replaces.text,
-                                          blocks=blocks.render(reply.replaces))
+            await bolt.client.chat_update(channel=channel, ts=ts, **blocks.message(reply.replaces))
         await _tell(body, reply, channel)
 
     @bolt.event("app_home_opened")
@@ -280,7 +278,7 @@ async def post_notification(engine: Engine, client: AsyncWebClient, to: str, lan
                                         int(context["request_id"]), language)
     else:
         reply = Reply(subject, language)
-    await client.chat_postMessage(channel=target, text=reply.text, blocks=blocks.render(reply))
+    await client.chat_postMessage(channel=target, **blocks.message(reply))
 
 
 PERMANENT_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived",

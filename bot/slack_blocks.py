@@ -44,6 +44,11 @@ def fallback_text(reply: Reply) -> str:
     return slack_mrkdwn(reply.text)[:TEXT_LIMIT]
 
 
+def message(reply: Reply) -> dict[str, Any]:
+    """The `text` and `blocks` arguments of chat.postMessage / update / ephemeral / respond."""
+    return {"text": fallback_text(reply), "blocks": render(reply)}
+
+
 def _plain(text: str, limit: int = 75) -> dict[str, Any]:
     return {"type": "plain_text", "text": text[:limit], "emoji": True}
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from core import clock
+from core import clock, i18n, phrases
 from core.app import App, UnitOfWork
 from core.conversation.context import Turn
-from core.conversation.flows.requests import approval_text, describe
 from core.conversation.types import APPROVE, REFUSE, Reply
 from core.errors import DomainError
 from core.models import (
@@ -15,7 +14,6 @@ from core.models import (
     Enrollment,
     EnrollmentState,
     Officer,
-    RegistrationRequest,
     RequestState,
     TrainingSession,
 )
@@ -35,27 +33,21 @@ def request_card(app: App, request_id: int, language: str) -> Reply:
     with app.unit_of_work(readonly=True) as uow:
         request = requests.get(uow, request_id)
         turn = _turn(uow, None, language)
-        person = request.person
+        person = requests.typed_person(request)
+        typed_language = i18n.language_or_default(person["language"] or None)
         lines = [turn.t("card.title", organisation=request.organisation.name(language)),
-                 describe(turn, request),
-                 turn.t("card.typed", surname=person.get("surname", "-"),
-                        given_names=person.get("given_names", "-"),
-                        email=person.get("email", "-"),
-                        language=turn.t(f"language.{person.get('language', 'fr')}"),
+                 phrases.request_line(language, request),
+                 turn.t("card.typed", surname=person["surname"] or "-",
+                        given_names=person["given_names"] or "-",
+                        email=person["email"] or "-",
+                        language=turn.t(f"language.{typed_language}"),
                         nrn=turn.t("card.nrn_given" if request.nrn_encrypted
                                    else "card.nrn_missing"))]
         if request.state != RequestState.PENDING:
-            lines.append(decided_line(turn, request))
+            lines.append(phrases.decided_line(language, request))
             return Reply("\n".join(lines), language, ref=f"request:{request.id}")
         return Reply("\n".join(lines), language, actions=[APPROVE, REFUSE],
                      ref=f"request:{request.id}", done=False)
-
-
-def decided_line(turn: Turn, request: RegistrationRequest) -> str:
-    at = request.decided_at or "?"
-    by = request.decided_by.display_name if request.decided_by else "?"
-    key = "card.approved_by" if request.state == RequestState.APPROVED else "card.refused_by"
-    return turn.t(key, by=by, at=at, reason=request.reason or "-")
 
 
 def decide_request(app: App, officer_id: int, request_id: int, approve: bool,
@@ -63,23 +55,22 @@ def decide_request(app: App, officer_id: int, request_id: int, approve: bool,
     """A click on a card: only an officer of that organisation may decide, and only once.
 
     The answer is for the clicker; `replaces` is the card as everybody should now see it.
+    A known national number under other names is not decided by a click: the answer says
+    so and how to approve anyway in the conversation, where it is confirmed.
     """
     language = "fr"
     try:
         with app.unit_of_work() as uow:
             officer = uow.session.get_one(Officer, officer_id)
             language = officer.language.value
-            turn = _turn(uow, officer, language)
-            if approve:
-                text = approval_text(turn, *requests.approve(uow, officer, request_id, via=via))
-            else:
-                requests.refuse(uow, officer, request_id, reason, via=via)
-                text = turn.t("requests.refused", id=request_id)
-        return Reply(text, language, replaces=request_card(app, request_id, language))
+            decision = requests.decide(uow, officer, request_id, approve, reason, via=via)
+            text = phrases.decision_text(language, decision)
     except DomainError as exc:
-        card = (request_card(app, request_id, language)
-                if exc.code.startswith("request_already_") else None)
-        return Reply(exc.message(language), language, replaces=card)
+        text = exc.message(language)
+        if exc.code == "request_identity_mismatch" and exc.params.get("variant") == "known":
+            text += "\n" + i18n.t(language, "requests.mismatch_in_chat", id=request_id)
+        return Reply(text, language)
+    return Reply(text, language, replaces=request_card(app, request_id, language))
 
 
 def check_decider(uow: UnitOfWork, officer: Officer, request_id: int) -> Reply | None:
@@ -89,7 +80,7 @@ def check_decider(uow: UnitOfWork, officer: Officer, request_id: int) -> Reply |
         request = requests.get(uow, request_id)
         require_organisation(officer, request.organisation)
         if request.state != RequestState.PENDING:
-            return Reply(decided_line(_turn(uow, officer, language), request), language)
+            return Reply(phrases.decided_line(language, request), language)
     except DomainError as exc:
         return Reply(exc.message(language), language)
     return None
@@ -105,7 +96,7 @@ def home(uow: UnitOfWork, officer: Officer) -> Reply:
         require_active(officer)
     except DomainError as exc:
         return Reply(title, language, sections=[(exc.message(language), [])])
-    pending = [describe(turn, r) for r in requests.pending(uow, officer)]
+    pending = [phrases.request_line(language, r) for r in requests.pending(uow, officer)]
     ids = [o.id for o in officer.organisations]
     upcoming = uow.session.scalars(
         select(Enrollment).join(Enrollment.session).join(Enrollment.collaborator)

@@ -236,8 +236,7 @@ def _open(uow: UnitOfWork, officer: Officer, request_id: int) -> RegistrationReq
     if request.state != RequestState.PENDING:
         decided_by = request.decided_by.display_name if request.decided_by else "?"
         raise DomainError(f"request_already_{request.state}", id=request.id, by=decided_by,
-                          at=request.decided_at.astimezone(clock.LOCAL_TZ)
-                          .strftime("%d/%m/%Y %H:%M") if request.decided_at else "?")
+                          at=request.decided_at or "?")
     return request
 
 
@@ -294,7 +293,7 @@ def _session_wanted(uow: UnitOfWork, officer: Officer, wish: Wanted) -> Training
         TrainingSession.starts_on == wish.session_start))
     if session is None:
         raise DomainError("request_session_gone", code=training.code,
-                          date=wish.session_start.strftime("%d/%m/%Y"))
+                          date=wish.session_start)
     return session
 
 
@@ -350,6 +349,38 @@ def refuse(uow: UnitOfWork, officer: Officer, request_id: int, reason: str | Non
                           "reason": reason or "",
                           "wants": wants_context(uow, request, person["language"])})
     return request
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What deciding did: approved or refused, the enrollment made, or — `changed` False —
+    that somebody had decided first (the request says who and when)."""
+
+    request: RegistrationRequest
+    approved: bool
+    changed: bool
+    outcome: enrollment.Outcome | None = None
+
+
+def decide(uow: UnitOfWork, officer: Officer, request_id: int, approved: bool,
+           reason: str | None = None, *, via: str = "chat",
+           accept_mismatch: bool = False) -> Decision:
+    """The one use case behind every way of deciding: chat, card buttons, mail replies.
+
+    Every rule refuses with a DomainError; a request already decided is not an error but
+    a Decision that changed nothing, so each front end can show who decided.
+    """
+    try:
+        if approved:
+            request, outcome = approve(uow, officer, request_id, via,
+                                       accept_mismatch=accept_mismatch)
+            return Decision(request, True, True, outcome)
+        return Decision(refuse(uow, officer, request_id, reason, via), False, True)
+    except DomainError as exc:
+        if not exc.code.startswith("request_already_"):
+            raise
+    request = get(uow, request_id)
+    return Decision(request, request.state == RequestState.APPROVED, False)
 
 
 def _decide(uow: UnitOfWork, officer: Officer, request: RegistrationRequest,

@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
+from core import phrases
 from core.conversation.context import Turn
 from core.conversation.flows.base import Answer
 from core.conversation.parser import Parsed
 from core.conversation.types import Reply
 from core.errors import DomainError
-from core.models import EnrollmentState, RegistrationRequest
+from core.models import RegistrationRequest
 from core.services import enrollment, requests
 from core.services.access import require_active, responsible_for
-
-
-def describe(turn: Turn, request: RegistrationRequest) -> str:
-    person = request.person
-    wants = request.wants
-    if wants.get("kind") == "session":
-        what = turn.t("requests.wants_session", code=wants.get("training_code"),
-                      date=turn.day(wants["session_start"]))
-    else:
-        what = turn.t("requests.wants_mailing_list")
-    return turn.t("requests.item", id=request.id, name=f"{person['surname']} "
-                  f"{person['given_names']}", email=person.get("email", "-"),
-                  organisation=request.organisation.code, what=what)
 
 
 class RequestsFlow:
@@ -34,7 +22,7 @@ class RequestsFlow:
         if not items:
             return turn.done(turn.t("requests.none"))
         lines = [turn.t("requests.header", count=len(items))]
-        lines += [describe(turn, r) for r in items]
+        lines += [phrases.request_line(turn.language, r) for r in items]
         lines.append(turn.t("requests.how"))
         return turn.done("\n".join(lines))
 
@@ -43,7 +31,11 @@ class RequestsFlow:
 
 
 class DecideFlow:
-    """approve / refuse: both name a request number and are confirmed before anything changes."""
+    """approve / refuse: both name a request number and are confirmed before anything changes.
+
+    A known national number under other names is asked about once more (step "mismatch");
+    confirming then approves for that person.
+    """
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -56,27 +48,33 @@ class DecideFlow:
             raise DomainError("unknown_request", id=parsed.number)
         turn.data.update(request_id=request.id, reason=parsed.rest or None)
         return turn.confirm(self.name, "confirm", turn.t(
-            f"requests.{self.name}_confirm", request=describe(turn, request),
+            f"requests.{self.name}_confirm", request=phrases.request_line(turn.language, request),
             reason=parsed.rest or "-"))
 
     def resume(self, turn: Turn, step: str, answer: Answer) -> Reply:
         if not answer.confirmed:
-            return turn.confirm(self.name, "confirm", turn.t("flow.yes_or_no"))
-        request_id = int(turn.data["request_id"])
-        if self.name == "refuse":
-            requests.refuse(turn.uow, turn.officer, request_id, turn.data.get("reason"))
-            return turn.done(turn.t("requests.refused", id=request_id))
-        return turn.done(approval_text(turn, *requests.approve(turn.uow, turn.officer,
-                                                                request_id)))
+            return turn.confirm(self.name, step, turn.t("flow.yes_or_no"))
+        return decide(turn, int(turn.data["request_id"]), self.name == "approve",
+                      turn.data.get("reason"), accept_mismatch=step == "mismatch")
+
+
+def decide(turn: Turn, request_id: int, approved: bool, reason: str | None, *,
+           accept_mismatch: bool = False) -> Reply:
+    """Decide in this turn; a name mismatch becomes a question instead of a refusal."""
+    try:
+        with turn.uow.session.begin_nested():
+            decision = requests.decide(turn.uow, turn.officer, request_id, approved, reason,
+                                       via=turn.channel.split(":", 1)[0] or "chat",
+                                       accept_mismatch=accept_mismatch)
+    except DomainError as exc:
+        if exc.code != "request_identity_mismatch" or exc.params.get("variant") != "known":
+            raise
+        turn.data.update(request_id=request_id, reason=reason)
+        return turn.confirm("approve", "mismatch", exc.message(turn.language))
+    return turn.done(phrases.decision_text(turn.language, decision))
 
 
 def approval_text(turn: Turn, request: RegistrationRequest,
                   outcome: enrollment.Outcome | None) -> str:
-    if outcome is None:
-        return turn.t("requests.approved_list", id=request.id, email=request.person["email"])
-    key = ("requests.approved_waitlisted" if outcome.enrollment.state == EnrollmentState.WAITLISTED
-           else "requests.approved_enrolled")
-    return turn.t(key, outcome.enrollment.collaborator.sex, id=request.id,
-                  name=outcome.enrollment.collaborator.display_name,
-                  code=outcome.enrollment.session.training.code,
-                  date=turn.day(outcome.enrollment.session.starts_on))
+    """Transitional: the mail gateway's old way to word an approval (phrases.decision_text)."""
+    return phrases.decision_text(turn.language, requests.Decision(request, True, True, outcome))

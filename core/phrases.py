@@ -1,0 +1,84 @@
+"""The sentences every front end shares, built from facts in the officer's language.
+
+Chat flows, request cards, mail replies and the Teams and Slack senders all describe a
+session, a person or a decision the same way because they all call these functions; the
+words themselves live in the catalogues (templates/i18n/).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from core import i18n
+from core.models import Collaborator, EnrollmentState, RegistrationRequest, RequestState
+from core.services import requests
+
+if TYPE_CHECKING:
+    from core.services.catalog import SessionView
+
+
+def seats_left(language: str, free: int) -> str:
+    return i18n.t(language, "seats.remaining", free, free=free)
+
+
+def session_label(language: str, view: SessionView) -> str:
+    """'12/03/2027 — Bruxelles — 3 places libres': what tells two sessions apart."""
+    seats = (i18n.t(language, "seats.full", waiting=view.waitlisted) if view.free == 0
+             else i18n.t(language, "seats.free", view.free, free=view.free))
+    return i18n.t(language, "session.label", date=view.starts_on, place=view.place,
+                  seats=seats, code=view.training)
+
+
+def person_label(language: str, person: Collaborator) -> str:
+    """Name, organisation, department, birth year and masked number: what tells homonyms
+    apart without showing the national register number."""
+    return i18n.t(language, "person.label", person.sex, name=person.display_name,
+                  organisation=person.organisation.code, department=person.department or "-",
+                  year=person.birth_year or "?", nrn=person.nrn_masked)
+
+
+def request_line(language: str, request: RegistrationRequest) -> str:
+    """'#12 Dupont Marie <…> (BOSA) — wishes to attend BOSA-101 on 12/03/2027', from what
+    the request holds read defensively: a malformed stored row still gets a line."""
+    wish = requests.wanted(request)
+    person = requests.typed_person(request)
+    if wish.kind == "mailing_list":
+        what = i18n.t(language, "requests.wants_mailing_list")
+    else:
+        what = i18n.t(language, "requests.wants_session", code=wish.training_code or "?",
+                      date=wish.session_start or "?")
+    return i18n.t(language, "requests.item", id=request.id,
+                  name=f"{person['surname']} {person['given_names']}".strip() or "?",
+                  email=person["email"] or "-", organisation=request.organisation.code,
+                  what=what)
+
+
+def decided_line(language: str, request: RegistrationRequest) -> str:
+    """'Approved by X on …' under a card that can no longer be clicked."""
+    key = "card.approved_by" if request.state == RequestState.APPROVED else "card.refused_by"
+    return i18n.t(language, key, by=_decider(request), at=request.decided_at or "?",
+                  reason=request.reason or "-")
+
+
+def decision_text(language: str, decision: requests.Decision) -> str:
+    """The one line an officer can trust after deciding a request (or finding it decided)."""
+    request = decision.request
+    if not decision.changed:
+        return i18n.t(language, f"error.request_already_{request.state}", id=request.id,
+                      by=_decider(request), at=request.decided_at or "?")
+    if not decision.approved:
+        return i18n.t(language, "requests.refused", id=request.id)
+    outcome = decision.outcome
+    if outcome is None:
+        return i18n.t(language, "requests.approved_list", id=request.id,
+                      email=requests.typed_person(request)["email"] or "-")
+    enrollment = outcome.enrollment
+    key = ("requests.approved_waitlisted" if enrollment.state == EnrollmentState.WAITLISTED
+           else "requests.approved_enrolled")
+    return i18n.t(language, key, enrollment.collaborator.sex, id=request.id,
+                  name=enrollment.collaborator.display_name,
+                  code=enrollment.session.training.code, date=enrollment.session.starts_on)
+
+
+def _decider(request: RegistrationRequest) -> str:
+    return request.decided_by.display_name if request.decided_by else "?"
