@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from core import clock, i18n, nrn
+from core import clock, i18n, nrn, phrases
 from core.app import UnitOfWork
 from core.conversation.types import CANCEL, CONFIRM, Choice, Reply
 from core.models import Collaborator, ConversationState, Language, Officer
@@ -74,19 +74,13 @@ class Turn:
                         else value)
 
     def seats_left(self, free: int) -> str:
-        return self.t("seats.remaining", free, free=free)
+        return phrases.seats_left(self.language, free)
 
     def session_label(self, view: SessionView) -> str:
-        seats = (self.t("seats.full", waiting=view.waitlisted) if view.free == 0
-                 else self.t("seats.free", view.free, free=view.free))
-        return self.t("session.label", date=self.day(view.starts_on), place=view.place,
-                      seats=seats, code=view.training)
+        return phrases.session_label(self.language, view)
 
     def person_label(self, person: Collaborator) -> str:
-        return self.t("person.label", person.sex, name=person.display_name,
-                      organisation=person.organisation.code,
-                      department=person.department or "-",
-                      year=person.birth_year or "?", nrn=person.nrn_masked)
+        return phrases.person_label(self.language, person)
 
     def title(self, titles: dict[str, str], code: str) -> str:
         return titles.get(self.language) or titles.get("fr") or code
