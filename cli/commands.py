@@ -173,10 +173,13 @@ def requests_show(args: argparse.Namespace) -> int:
 
 
 def outbox_list(args: argparse.Namespace) -> int:
+    """Pending and sent notifications; the reply token in a Message-ID is a secret, redacted."""
+    from core.services.reply_tokens import redact
+
     app = make_app()
     with app.unit_of_work(readonly=True) as uow:
         rows = [{"id": m.id, "state": str(m.state), "to": m.to_address, "subject": m.subject,
-                 "template": m.template, "message_id": m.message_id,
+                 "template": m.template, "message_id": redact(m.message_id),
                  "created_at": m.created_at.isoformat(),
                  "sent_at": m.sent_at.isoformat() if m.sent_at else None}
                 for m in uow.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]

@@ -37,6 +37,7 @@ class Settings:
     public_url: str = "https://127.0.0.1:8443"
     mail_domain: str = "itma.localhost"
     mail_from: str = "ITMA <noreply@itma.localhost>"
+    mail_authserv_id: str | None = None
     smtp_relay: str | None = None
     smtp_listen: tuple[str, int] = ("127.0.0.1", 8025)
     http_listen: tuple[str, int] = ("127.0.0.1", 8080)
@@ -61,7 +62,8 @@ class Settings:
 
 
 _KEYS = (
-    "home", "database_url", "secret_key", "public_url", "mail_domain", "mail_from", "smtp_relay",
+    "home", "database_url", "secret_key", "public_url", "mail_domain", "mail_from",
+    "mail_authserv_id", "smtp_relay",
     "smtp_listen", "http_listen", "link_listen", "imap_url", "helpdesk_imap_url", "intake_secret",
     "slack_bot_token", "slack_signing_secret", "slack_app_token", "slack_api_url",
     "teams_app_id", "teams_app_password", "teams_tenant_id", "eid_trust_dir", "eid_cert_header",
@@ -160,6 +162,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         public_url=raw.get("public_url", Settings.public_url).rstrip("/"),
         mail_domain=raw.get("mail_domain", Settings.mail_domain),
         mail_from=raw.get("mail_from", Settings.mail_from),
+        mail_authserv_id=raw.get("mail_authserv_id"),
         smtp_relay=raw.get("smtp_relay"),
         smtp_listen=_host_port("ITMA_SMTP_LISTEN", raw.get("smtp_listen", "127.0.0.1:8025")),
         http_listen=_host_port("ITMA_HTTP_LISTEN", raw.get("http_listen", "127.0.0.1:8080")),

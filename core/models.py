@@ -359,10 +359,14 @@ class ProcessedDelivery(Base):
 
 
 class ReplyToken(Base):
-    """The secret in a notification's Reply-To: one officer, one request, single use, expiring."""
+    """The secret in a notification's Reply-To: one officer, one request, single use, expiring.
+
+    Only a hash of the token is stored: whoever reads the table cannot answer in an officer's
+    name.
+    """
 
     __tablename__ = "reply_tokens"
-    token: Mapped[str] = mapped_column(String(40), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"))
     request_id: Mapped[int] = mapped_column(ForeignKey("registration_requests.id",
                                                        ondelete="CASCADE"), index=True)
@@ -374,12 +378,18 @@ class ReplyToken(Base):
 
 
 class MailboxCheckpoint(Base):
-    """Where an IMAP poller is: (UIDVALIDITY, last UID acted upon) per mailbox."""
+    """Where an IMAP poller is: (UIDVALIDITY, last UID acted upon) per mailbox.
+
+    ``failing_uid`` and ``failures`` count how often the next message failed, so that one
+    message that always fails is passed over after a few tries instead of blocking the mailbox.
+    """
 
     __tablename__ = "mailbox_checkpoints"
     mailbox: Mapped[str] = mapped_column(String(300), primary_key=True)
     uidvalidity: Mapped[int] = mapped_column(Integer)
     last_uid: Mapped[int] = mapped_column(Integer, default=0)
+    failing_uid: Mapped[int | None] = mapped_column(Integer)
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
 
 

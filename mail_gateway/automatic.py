@@ -11,7 +11,12 @@ OUT_OF_OFFICE = re.compile(
     r"\b(out of (the )?office|automatic reply|auto(matic)?[- ]?reply|autoreply|vacation|"
     r"away from (the )?office|reponse automatique|absent(e)? du bureau|absence du bureau|"
     r"message d'absence|conge|afwezig|automatisch antwoord|afwezigheidsbericht|"
-    r"abwesenheit|abwesenheitsnotiz|automatische antwort|nicht im buro|urlaub)\b")
+    r"abwesenheit|abwesenheitsnotiz|automatische antwort|nicht im buro|urlaub|"
+    r"auto(matically)?[- ]?generated|automated (reply|response|message)|"
+    r"message automatique|genere automatiquement|automatisch gegenereerd|"
+    r"automatisch (erzeugt|generiert)|automatisch bericht)\b")
+"""Subjects of out-of-office and other generated mail in en, fr, nl and de, folded: the only
+sign some clients and ticket systems give (`[AUTO GENERATED] …`, `Out of Office: …`)."""
 MACHINE_SENDERS = ("mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply")
 LIST_HEADERS = ("List-Id", "List-Unsubscribe", "List-Post", "List-Help", "List-Owner",
                 "List-Archive")

@@ -3,6 +3,11 @@
 Messages are taken by UID above a checkpoint (UIDVALIDITY, last UID) kept in the database; a
 message is flagged \\Seen only after its effect is committed, and the checkpoint moves after
 that. A crash in between reads it again, and the Message-ID record makes that a no-op.
+
+A message whose handling fails stops the drain there and is tried again on the next round; the
+failures are counted in the checkpoint, and after MAX_FAILURES the message is passed over with
+an audit line, so one message can never hold up the ones behind it. A database that is down
+cannot record a failure, so an outage never uses up those tries.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ log = logging.getLogger(__name__)
 IDLE_SECONDS = 60
 POLL_SECONDS = 5
 BATCH = 50
+MAX_FAILURES = 3
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,7 @@ def _checkpoint(app: App, mailbox: Mailbox, uidvalidity: int) -> int:
             log.warning("%s: UIDVALIDITY changed (%s → %s), starting over", mailbox.key,
                         found.uidvalidity, uidvalidity)
             found.uidvalidity, found.last_uid = uidvalidity, 0
+            found.failing_uid, found.failures = None, 0
         return found.last_uid
 
 
@@ -70,6 +77,25 @@ def _advance(app: App, mailbox: Mailbox, uid: int) -> None:
             MailboxCheckpoint.mailbox == mailbox.key))
         if found is not None and uid > found.last_uid:
             found.last_uid = uid
+            if found.failing_uid is not None and found.failing_uid <= uid:
+                found.failing_uid, found.failures = None, 0
+
+
+def _failed(app: App, mailbox: Mailbox, uid: int, error: Exception) -> bool:
+    """Count one more failure of this message; True when it is to be passed over now."""
+    with app.unit_of_work() as uow:
+        found = uow.session.get_one(MailboxCheckpoint, mailbox.key)
+        found.failures = found.failures + 1 if found.failing_uid == uid else 1
+        found.failing_uid = uid
+        if found.failures < MAX_FAILURES:
+            log.warning("IMAP %s: message UID %s failed (%s, try %s of %s)", mailbox.key, uid,
+                        type(error).__name__, found.failures, MAX_FAILURES)
+            return False
+        uow.audit("mail.imap_passed_over", "mail", None, actor="imap", mailbox=mailbox.key,
+                  uid=uid, failures=found.failures, error=type(error).__name__)
+        log.warning("IMAP %s: message UID %s failed %s times (%s); passed over", mailbox.key,
+                    uid, found.failures, type(error).__name__)
+        return True
 
 
 def connect(mailbox: Mailbox) -> IMAPClient:
@@ -92,7 +118,11 @@ def drain(app: App, client: IMAPClient, mailbox: Mailbox) -> int:
             raw = fetched.get(uid, {}).get(b"BODY[]")
             if raw is None:
                 continue
-            process(app, raw, via="imap")
+            try:
+                process(app, raw, via="imap")
+            except Exception as exc:
+                if not _failed(app, mailbox, uid, exc):
+                    raise  # run() reconnects and tries it again a few seconds later
             client.add_flags([uid], [b"\\Seen"])
             _advance(app, mailbox, uid)
             handled += 1

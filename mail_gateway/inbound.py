@@ -3,6 +3,15 @@
 The SMTP listener, the IMAP poller and `mail process` (an MTA pipe) all call `process`.
 The decision, the record that this Message-ID was handled and the answers are committed in
 one transaction: a mail delivered twice, or read again after a crash, acts once.
+
+What a reply must show before it acts, cheapest check first:
+the reply token (a secret only the officer's notification carried), a sender read strictly
+(one From, one mailbox) that is the token's officer, the MTA's word that the sender's domain
+is authenticated (when `ITMA_MAIL_AUTHSERV_ID` is set), a token still usable, and a place in
+the notification's thread. Only the token's officer, proven so, is ever answered.
+
+A message that cannot be understood at all is recorded as `malformed` and consumed: only a
+database that cannot be reached (DatabaseError) makes the caller retry.
 """
 
 from __future__ import annotations
@@ -10,20 +19,23 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import traceback
 from dataclasses import dataclass
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 from core import clock
 from core.app import App, UnitOfWork
 from core.conversation.context import Turn
 from core.conversation.flows.requests import approval_text
+from core.db import DatabaseError
 from core.errors import DomainError
 from core.models import RegistrationRequest, ReplyToken
 from core.services import deliveries, reply_tokens, requests
+from mail_gateway import authentication
 from mail_gateway.automatic import automatic_reason
-from mail_gateway.headers import Headers
-from mail_gateway.quoting import read_verdict
+from mail_gateway.headers import Headers, clean
+from mail_gateway.parsing import Malformed, parse
+from mail_gateway.quoting import Verdict, read_verdict
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +50,16 @@ class Outcome:
         return self.reason in ("approved", "refused")
 
 
+MALFORMED = "malformed"
 NOT_FOR_US = "not_for_us"
 AUTOMATIC = "automatic"
 OWN_MAIL = "own_mail_loop"
+SENDER_AMBIGUOUS = "sender_ambiguous"
 DUPLICATE = "duplicate"
+TOKEN_UNKNOWN = "token_unknown"
 FORGED = "sender_not_token_owner"
+NOT_AUTHENTICATED = "sender_not_authenticated"
+NOT_IN_THREAD = "not_in_thread"
 NOT_UNDERSTOOD = "not_understood"
 
 
@@ -54,10 +71,27 @@ def tokens_in(headers: Headers, domain: str, recipients: list[str]) -> list[str]
     plus = re.compile(rf"reply\+([a-z2-7]{{26}})@{re.escape(domain)}$", re.IGNORECASE)
     addresses = list(recipients) + headers.addresses(RECIPIENT_HEADERS)
     found = [m.group(1).lower() for a in addresses if (m := plus.search(a.strip()))]
-    thread = " ".join(headers.get(h) for h in ("In-Reply-To", "References"))
     found += [t.lower() for t in re.findall(rf"<[0-9a-f]{{16,32}}\.([a-z2-7]{{26}})@"
-                                            rf"{re.escape(domain)}>", thread, re.IGNORECASE)]
+                                            rf"{re.escape(domain)}>", _thread(headers),
+                                            re.IGNORECASE)]
     return list(dict.fromkeys(found))
+
+
+def _thread(headers: Headers) -> str:
+    return " ".join(headers.all("In-Reply-To") + headers.all("References"))
+
+
+def in_thread(headers: Headers, domain: str, token: str, request_id: int) -> bool:
+    """Whether the reply answers the notification that carried this token.
+
+    Its In-Reply-To or References must hold the Message-ID issued with the token
+    (`<hex16.TOKEN@domain>`), or its subject the request number (`#12`). A token copied into a
+    new mail, or into a reply to something else, is not enough.
+    """
+    issued = re.compile(rf"<[^<>@\s]+\.{re.escape(token)}@{re.escape(domain)}>", re.IGNORECASE)
+    if issued.search(_thread(headers)):
+        return True
+    return re.search(rf"(?<![\w#])#{request_id}\b", headers.subject()) is not None
 
 
 def addressed_to_us(headers: Headers, domain: str, recipients: list[str]) -> bool:
@@ -74,9 +108,9 @@ def _first_time(uow: UnitOfWork, key: str) -> bool:
     return deliveries.record_once(uow.session, key)
 
 
-def _answer_once(uow: UnitOfWork, kind: str, sender: str, scope: str) -> bool:
-    """One automatic answer per sender, kind and scope (a token, or a day): never a loop."""
-    return _first_time(uow, f"mail-answer:{kind}:{sender}:{scope}")
+def _answer_once(uow: UnitOfWork, kind: str, recipient: str, scope: str) -> bool:
+    """One automatic answer per recipient, kind and scope (a token, or a day): never a loop."""
+    return _first_time(uow, f"mail-answer:{kind}:{recipient}:{scope}")
 
 
 def _reply_context(headers: Headers) -> dict[str, str]:
@@ -88,14 +122,62 @@ def _reply_context(headers: Headers) -> dict[str, str]:
             "references": references[-900:]}
 
 
+@dataclass(frozen=True)
+class Received:
+    """What was read from a mail before the transaction opens: reading text can be slow."""
+
+    headers: Headers
+    sender: str
+    tokens: list[str]
+    unauthenticated: str | None
+    verdict: Verdict
+
+
 def process(app: App, raw: bytes, *, via: str, recipients: list[str] | None = None) -> Outcome:
-    message = message_from_bytes(raw, policy=policy.default)
-    assert isinstance(message, EmailMessage)
-    headers = Headers(message)
-    outcome = _interpret(app, message, headers, raw, recipients or [])
-    log.info("mail %s via %s: %s %s", headers.get("Message-ID", "?"), via, outcome.reason,
-             outcome.detail)
+    """Interpret one received message; raises only DatabaseError (the caller retries then)."""
+    message_id = "?"
+    try:
+        message = parse(raw)
+        headers = Headers(message)
+        message_id = headers.get("Message-ID", "?")
+        outcome = _interpret(app, message, headers, raw, recipients or [])
+    except DatabaseError:
+        raise
+    except Exception as exc:
+        message_id = _message_id(raw)
+        outcome = _malformed(app, raw, message_id, exc)
+    log.info("mail %s via %s: %s %s", reply_tokens.redact(message_id[:200]), via,
+             outcome.reason, reply_tokens.redact(outcome.detail))
     return outcome
+
+
+def _message_id(raw: bytes) -> str:
+    """The Message-ID of a message the parser could not take, read from the bytes."""
+    head = raw.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0][:65536]
+    found = re.search(rb"(?im)^message-id:[ \t]*([^\r\n]*)", head)
+    return clean(found.group(1).decode("ascii", "surrogateescape")).strip()[:200] if found \
+        else "?"
+
+
+def _malformed(app: App, raw: bytes, message_id: str, exc: Exception) -> Outcome:
+    """Record, once, a message that could not be understood, so that it is consumed."""
+    detail = exc.reason if isinstance(exc, Malformed) else type(exc).__name__
+    if not isinstance(exc, Malformed):
+        log.warning("mail %s could not be understood:\n%s", reply_tokens.redact(message_id),
+                    reply_tokens.redact("".join(traceback.format_exception(exc))[-4000:]))
+    digest = hashlib.sha256(raw).hexdigest()
+    try:
+        with app.unit_of_work() as uow:
+            if _first_time(uow, f"mail-malformed:{digest}"):
+                uow.audit(f"mail.{MALFORMED}", "mail", None, actor="?", detail=detail,
+                          message_id=reply_tokens.redact(message_id), sha256=digest,
+                          size=len(raw))
+    except DatabaseError:
+        raise
+    except Exception:
+        log.exception("mail %s: even the record of a malformed message failed",
+                      reply_tokens.redact(message_id))
+    return Outcome(MALFORMED, detail)
 
 
 def _interpret(app: App, message: EmailMessage, headers: Headers, raw: bytes,
@@ -107,56 +189,88 @@ def _interpret(app: App, message: EmailMessage, headers: Headers, raw: bytes,
     machine = automatic_reason(headers)
     if machine:
         return _ignored(app, headers, AUTOMATIC, machine)
-    if headers.has("X-ITMA-Outbox") or headers.sender().endswith("@" + domain.lower()):
+    if headers.has("X-ITMA-Outbox") or any(
+            a.lower().endswith("@" + domain.lower()) for a in headers.addresses(["From"])):
         return _ignored(app, headers, OWN_MAIL, "")
+    sender, ambiguity = headers.sender()
+    if sender is None:
+        return _ignored(app, headers, SENDER_AMBIGUOUS, ambiguity)
+    reply = Received(headers, sender, tokens,
+                  authentication.problem(headers, app.settings.mail_authserv_id, sender),
+                  read_verdict(message))
     with app.unit_of_work() as uow:
         if not _first_time(uow, _delivery_key(headers, raw)):
             return Outcome(DUPLICATE)
-        return _act(uow, message, headers, tokens)
+        return _act(uow, reply)
 
 
 def _ignored(app: App, headers: Headers, reason: str, detail: str) -> Outcome:
+    actor = ",".join(headers.addresses(["From"]))[:200] or "?"
     with app.unit_of_work() as uow:
-        uow.audit(f"mail.{reason}", "mail", None, actor=headers.sender() or "?",
-                  detail=detail, message_id=headers.get("Message-ID")[:200])
+        uow.audit(f"mail.{reason}", "mail", None, actor=actor, detail=detail,
+                  message_id=headers.get("Message-ID")[:200])
     return Outcome(reason, detail)
 
 
-def _act(uow: UnitOfWork, message: EmailMessage, headers: Headers,
-         tokens: list[str]) -> Outcome:
-    sender = headers.sender()
-    context = _reply_context(headers)
-    token, problem = None, "unknown"
+def _choose(uow: UnitOfWork, tokens: list[str]) -> tuple[str, ReplyToken, str | None] | None:
+    """The first usable token of the mail; else the first known one (used or expired)."""
+    known = None
     for candidate in tokens:
         token, problem = reply_tokens.check(uow, candidate)
-        if problem is None:
-            break
-    if token is None or problem is not None:
-        reason = f"token_{problem}"
-        uow.audit(f"mail.{reason}", "mail", None, actor=sender or "?")
-        if sender and _answer_once(uow, "token", sender, tokens[0] if tokens else "none"):
-            language = token.officer.language.value if token else "fr"
-            uow.enqueue_mail(sender, language, "reply_token_invalid",
-                             {**context, "reason": problem})
-        return Outcome(reason)
+        if token is not None and problem is None:
+            return candidate, token, None
+        if token is not None and known is None:
+            known = candidate, token, problem
+    return known
+
+
+def _act(uow: UnitOfWork, reply: Received) -> Outcome:
+    sender, headers = reply.sender, reply.headers
+    context = _reply_context(headers)
+    chosen = _choose(uow, reply.tokens)
+    if chosen is None:  # never answered: a guessed token must not make us mail anyone
+        uow.audit(f"mail.{TOKEN_UNKNOWN}", "mail", None, actor=sender)
+        return Outcome(TOKEN_UNKNOWN)
+    candidate, token, problem = chosen
     officer = token.officer
     if sender != officer.email.lower():
-        uow.audit(f"mail.{FORGED}", "request", token.request_id, actor=sender or "?",
+        uow.audit(f"mail.{FORGED}", "request", token.request_id, actor=sender,
                   expected=officer.email)
         return Outcome(FORGED, sender)
+    if reply.unauthenticated:
+        uow.audit(f"mail.{NOT_AUTHENTICATED}", "request", token.request_id, actor=sender,
+                  detail=reply.unauthenticated)
+        return Outcome(NOT_AUTHENTICATED, reply.unauthenticated)
     language = officer.language.value
-    verdict = read_verdict(message)
+    if problem is not None:
+        reason = f"token_{problem}"
+        uow.audit(f"mail.{reason}", "request", token.request_id, officer)
+        if _answer_once(uow, "token", officer.email.lower(), token.token_hash[:16]):
+            uow.enqueue_mail(officer.email, language, "reply_token_invalid",
+                             {**context, "reason": problem})
+        return Outcome(reason)
+    domain = uow.app.settings.mail_domain
+    help_context = {**context, "name": officer.display_name, "request_id": token.request_id,
+                    "reply_address": f"reply+{candidate}@{domain}"}
+    if not in_thread(headers, domain, candidate, token.request_id):
+        uow.audit(f"mail.{NOT_IN_THREAD}", "request", token.request_id, officer)
+        _help_once(uow, officer.email, language, {**help_context, "reason": NOT_IN_THREAD})
+        return Outcome(NOT_IN_THREAD)
+    verdict = reply.verdict
     if verdict.decision is None:
+        first_line = clean(verdict.first_line)
         uow.audit(f"mail.{NOT_UNDERSTOOD}", "request", token.request_id, officer,
-                  first_line=verdict.first_line[:120])
-        if _answer_once(uow, "help", sender, clock.today().isoformat()):
-            uow.enqueue_mail(sender, language, "reply_help",
-                             {**context, "name": officer.display_name,
-                              "request_id": token.request_id,
-                              "reply_address": f"reply+{token.token}@"
-                                               f"{uow.app.settings.mail_domain}"})
-        return Outcome(NOT_UNDERSTOOD, verdict.first_line[:80])
-    return _decide(uow, token, verdict.decision == "approve", verdict.reason, context)
+                  first_line=first_line[:120])
+        _help_once(uow, officer.email, language, {**help_context, "reason": NOT_UNDERSTOOD})
+        return Outcome(NOT_UNDERSTOOD, first_line[:80])
+    reason = clean(verdict.reason) if verdict.reason else None
+    return _decide(uow, token, verdict.decision == "approve", reason, context)
+
+
+def _help_once(uow: UnitOfWork, to: str, language: str, context: dict[str, object]) -> None:
+    """The help answer, at most once a day per officer, whatever made it necessary."""
+    if _answer_once(uow, "help", to.lower(), clock.today().isoformat()):
+        uow.enqueue_mail(to, language, "reply_help", context)
 
 
 def _decide(uow: UnitOfWork, token: ReplyToken, approve: bool, reason: str | None,
@@ -196,3 +310,4 @@ def _decide(uow: UnitOfWork, token: ReplyToken, approve: bool, reason: str | Non
             uow.enqueue_chat(identity.platform, f"{identity.workspace}:{identity.user_ref}",
                              language, "notice", {"text": text})
     return Outcome("approved" if approve else "refused", text)
+

@@ -51,6 +51,13 @@ REFUSE_WORDS: frozenset[str] = frozenset(
 MAX_FIRST_LINE = 500
 """The first line is stored and echoed back in answers; a pasted essay should not be."""
 
+MAX_TEXT = 64 * 1024
+"""Characters of a body read at all. The verdict is in the first words; the rest is quoted
+history, and HTML or line rules over megabytes of it only cost time."""
+
+MAX_LINES = 300
+"""Lines of the body searched for the end of what the sender wrote."""
+
 
 # --------------------------------------------------------------------------------------------
 # MIME: find and decode the text the sender wrote
@@ -64,10 +71,10 @@ def body_text(message: email.message.EmailMessage) -> str:
     forwarded ``.txt`` cannot speak for the sender. Broken or unknown charsets never raise: a
     reply we cannot fully decode should still get an answer rather than crash the gateway.
     """
-    part = message.get_body(preferencelist=("plain", "html"))
+    part = message.get_body(preferencelist=("plain", "html")) or _partless(message)
     if part is None:
         return ""
-    text = _normalise_newlines(_decoded_text(part))
+    text = _normalise_newlines(_decoded_text(part)[:MAX_TEXT])
     if part.get_content_subtype() == "html":
         return html_to_text(text)
     if _param(part, "format") == "flowed":
@@ -76,8 +83,19 @@ def body_text(message: email.message.EmailMessage) -> str:
         # Some clients send an empty plain alternative next to the real HTML body.
         html = message.get_body(preferencelist=("html",))
         if html is not None:
-            return html_to_text(_normalise_newlines(_decoded_text(html)))
+            return html_to_text(_normalise_newlines(_decoded_text(html)[:MAX_TEXT]))
     return text
+
+
+def _partless(message: email.message.EmailMessage) -> email.message.EmailMessage | None:
+    """A multipart message whose body holds no parts at all, to be read as plain text.
+
+    Some clients declare multipart/alternative and then write the reply as bare text, with
+    no boundary line; the parser keeps that text as the payload of the multipart itself.
+    """
+    if message.get_content_maintype() == "multipart" and isinstance(message.get_payload(), str):
+        return message
+    return None
 
 
 def _param(part: email.message.Message, name: str) -> str:
@@ -294,11 +312,16 @@ class _TextExtractor(HTMLParser):
         return "\n".join(out).strip("\n")
 
 
+_UNCLOSED_TAG = re.compile(r"<(?=[^<>]*(?:<|$))")
+"""A "<" with no ">" before the next "<": html.parser rescans the rest of the document for
+each one, so a run of them costs quadratic time. As text they cost nothing."""
+
+
 def html_to_text(html: str) -> str:
     """Convert an HTML body to text for HTML-only replies (Outlook on the web, some phones)."""
     parser = _TextExtractor()
     try:
-        parser.feed(html)
+        parser.feed(_UNCLOSED_TAG.sub("&lt;", html[:MAX_TEXT]))
         parser.close()
     except Exception:  # html.parser is lenient, but a reply must never crash the gateway
         pass
@@ -420,7 +443,8 @@ def first_words(message: email.message.EmailMessage) -> str:
     Leading punctuation goes because rich-text clients render bold as "*OK*" in the plain part
     and bullets as "- ", which would otherwise hide the word.
     """
-    for line in reply_part(body_text(message)).split("\n"):
+    lines = body_text(message).split("\n", MAX_LINES)[:MAX_LINES]
+    for line in reply_part("\n".join(lines)).split("\n"):
         cleaned = " ".join(unicodedata.normalize("NFC", line).translate(_INVISIBLE).split())
         cleaned = _LEADING_PUNCTUATION.sub("", cleaned)
         if cleaned:

@@ -36,17 +36,17 @@ class ReplyHandler:
 
     async def handle_DATA(self, server: SMTP, session: Session,
                           envelope: Envelope) -> str:
+        """250 for every message understood or not (process records it), 451 when the
+        database is down: a message the gateway cannot read would otherwise come back
+        forever."""
         raw = envelope.original_content or envelope.content
         if not isinstance(raw, bytes):
             raw = str(raw).encode("utf-8", "replace")
         try:
             outcome = await asyncio.to_thread(process, self.app, raw, via="smtp",
                                               recipients=list(envelope.rcpt_tos))
-        except DatabaseError as exc:
+        except DatabaseError as exc:  # the only failure that heals: the sender retries
             log.warning("%s: mail answered 451, the sender will retry", exc)
-            return "451 4.3.0 Temporary failure, please retry"
-        except Exception:
-            log.exception("inbound mail failed")
             return "451 4.3.0 Temporary failure, please retry"
         return f"250 OK {outcome.reason}"
 

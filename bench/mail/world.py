@@ -23,7 +23,6 @@ from core.config import load_settings
 from core.demo import seed
 from core.models import (
     Collaborator,
-    Officer,
     OutboxMessage,
     RegistrationRequest,
     ReplyToken,
@@ -125,10 +124,11 @@ def build(app: App, count: int, session_share: float, rng_seed: int = 2026
 
 def tokens(app: App, email: str, request_ids: list[int]) -> list[str]:
     """The officer's reply token for each request, in the order of request_ids."""
-    with app.unit_of_work(readonly=True) as uow:
-        rows = uow.session.execute(select(ReplyToken.request_id, ReplyToken.token)
-                                   .join(ReplyToken.officer).where(Officer.email == email))
-        by_request = dict(rows.tuples().all())
+    with app.unit_of_work(readonly=True) as uow:  # only its hash is in reply_tokens
+        by_request = {m.context["request_id"]: m.context["reply_token"]
+                      for m in uow.session.scalars(select(OutboxMessage).where(
+                          OutboxMessage.to_address == email,
+                          OutboxMessage.template == "request_new"))}
     return [by_request[i] for i in request_ids]
 
 
