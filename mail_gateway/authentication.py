@@ -17,11 +17,13 @@ from authres import AuthenticationResultsHeader
 from mail_gateway.headers import Headers
 
 _COMMENT = re.compile(r"\([^()]*\)")
+MAX_RESULTS = 8192
+"""An MTA's header for one message is a few hundred characters; a longer one is not read."""
 
 
 def _authserv_id(value: str) -> str:
     """The authserv-id a header claims, read without the full parser (which may refuse it)."""
-    previous = None
+    value, previous = value[:1024], None
     while previous != value:
         previous, value = value, _COMMENT.sub(" ", value)
     words = value.split(";", 1)[0].split()
@@ -48,6 +50,8 @@ def problem(headers: Headers, authserv_id: str | None, sender: str) -> str | Non
                  None)
     if value is None:
         return f"no Authentication-Results from {ours}"
+    if len(value) > MAX_RESULTS:
+        return "unreadable Authentication-Results"
     try:
         parsed = AuthenticationResultsHeader.parse_value(value)
     except Exception:  # the package raises its own SyntaxError and others

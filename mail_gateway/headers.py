@@ -23,6 +23,10 @@ _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _UNSAFE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\ud800-\udfff]")
 _AT_SIGNS = ("@", "\uff20", "\ufe6b")
 """The at sign and its look-alikes (full-width, small): address-like text in a display name."""
+MAX_FROM = 998
+"""One mailbox fits on one line; the header parser takes seconds over a long list of them."""
+MAX_ADDRESS_LIST = 64 * 1024
+MAX_SUBJECT = 2000
 
 
 def clean(value: str) -> str:
@@ -67,7 +71,7 @@ class Headers:
 
     def addresses(self, names: Iterable[str]) -> list[str]:
         """Every address in these headers, read leniently: to recognise, never to trust."""
-        raw = [v for n in names for v in self.all(n)]
+        raw = [v[:MAX_ADDRESS_LIST] for n in names for v in self.all(n)]
         return [address.strip() for _name, address in getaddresses(raw) if address]
 
     def sender(self) -> tuple[str | None, str]:
@@ -81,6 +85,8 @@ class Headers:
         if len(self._from) != 1:
             return None, f"{len(self._from)} From headers"
         raw = self._from[0]
+        if len(raw) > MAX_FROM:
+            return None, "From too long"
         try:
             header = policy.default.header_factory("From", raw)
         except Exception:  # the registry is lenient; anything it cannot take is ambiguous
@@ -109,7 +115,7 @@ class Headers:
         return spec.lower(), ""
 
     def subject(self) -> str:
-        raw = self.get("Subject")
+        raw = self.get("Subject")[:MAX_SUBJECT]
         if "=?" not in raw:
             return " ".join(raw.split())
         try:

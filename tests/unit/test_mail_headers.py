@@ -158,3 +158,22 @@ def test_reading_a_verdict_takes_bounded_time(content_type: bytes, body: bytes) 
     started = time.monotonic()
     read_verdict(message)
     assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize("line", [
+    b"From: " + b"a@b.example, " * 20_000,
+    b"From: " + b"(" * 20_000 + b"a@b.example",
+    b"To: " + b"someone@b.example, " * 500_000,
+    b"Subject: " + b"=?utf-8?q?x?= " * 500_000,
+    b"Authentication-Results: " + b"(" * 200_000 + b"mx.itma.localhost; dkim=pass",
+    b"Authentication-Results: mx.itma.localhost; " + b"dkim=pass header.d=x.example; " * 9000,
+])
+def test_huge_headers_are_read_in_bounded_time(line: bytes) -> None:
+    read = headers(b"From: Officer <officer@jus.example>" if not line.startswith(b"From")
+                   else b"X-Empty: 1", line)
+    started = time.monotonic()
+    sender, _why = read.sender()
+    read.subject()
+    read.addresses(["To"])
+    authentication.problem(read, AUTHSERV, sender or "officer@jus.example")
+    assert time.monotonic() - started < 1
