@@ -171,7 +171,8 @@ def _unprocessable(errors: list[tuple[str, str]]) -> Response:
 
 
 def create_app(*, slack: tuple[AsyncApp, str] | None = None, app: App | None = None,
-               health: Callable[[], dict[str, Any]] | None = None) -> Starlette:
+               health: Callable[[], dict[str, Any]] | None = None,
+               teams: Endpoint | None = None) -> Starlette:
     async def healthz(_request: Request) -> Response:
         status = health() if health else {"status": "ok"}
         return JSONResponse(status, status_code=200 if status.get("status") == "ok" else 503)
@@ -180,9 +181,15 @@ def create_app(*, slack: tuple[AsyncApp, str] | None = None, app: App | None = N
         return JSONResponse({"error": "Slack is not configured on this instance"},
                             status_code=404)
 
+    async def teams_not_configured(_request: Request) -> Response:
+        """Neither credentials nor ITMA_TEAMS_ALLOW_UNAUTHENTICATED: nothing is accepted."""
+        return JSONResponse({"error": "Teams is not configured on this instance"},
+                            status_code=401)
+
     slack_endpoint = slack_route(*slack) if slack else not_configured
     routes = [Route("/healthz", healthz, methods=["GET"]),
-              Route("/slack/events", slack_endpoint, methods=["POST"])]
+              Route("/slack/events", slack_endpoint, methods=["POST"]),
+              Route("/api/messages", teams or teams_not_configured, methods=["POST"])]
     if app is not None:
         routes.append(Route("/intake/registrations", intake_route(app), methods=["POST"]))
     return Starlette(routes=routes)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cli import card, commands, demo, officers, organisations, serve
+from cli import card, commands, demo, officers, organisations, serve, teams
 from cli.runtime import CommandError, private_files, run
 
 NOT_BUILT = {
@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     officers.register(group("officers", "training officers and their access"), command)
     organisations.register(group("organisations", "organisations and their channels"), command)
+    teams.register(group("teams", "Microsoft Teams: the app package and channels"), command)
 
     collaborators = group("collaborators", "P-data")
     p = command("search", "ranked fuzzy surname search", collaborators)

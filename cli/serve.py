@@ -19,6 +19,7 @@ from core import eid
 from core.app import App
 from core.conversation import Engine
 from core.scheduler import Scheduler
+from core.services import outbox
 from mail_gateway import worker as mail_worker
 from mail_gateway.worker import MailGateway
 
@@ -60,6 +61,19 @@ async def _serve(app: App) -> None:
             fronts.append("Slack Socket Mode")
         tasks.append(asyncio.create_task(slack_worker.run(app, engine, client, stop)))
         fronts.append("Slack outbox worker")
+    teams_bot, teams_endpoint = None, None
+    if settings.teams_enabled:
+        from bot import teams  # the SDK takes a second to import: only when Teams is configured
+
+        teams_bot = teams.TeamsBot(app, engine)
+        teams_endpoint = await teams_bot.initialize()
+        tasks.append(asyncio.create_task(outbox.deliver_forever(
+            app, {"teams": teams.TeamsSender(teams_bot)}, stop)))
+        fronts.append("Teams on /api/messages")
+        if settings.teams_allow_unauthenticated:
+            print("warning: ITMA_TEAMS_ALLOW_UNAUTHENTICATED=1: Teams activities are accepted "
+                  "without authentication (development and tests only)", file=sys.stderr,
+                  flush=True)
     sock = _listen("ITMA_HTTP_LISTEN", settings.http_listen)
     _listen("ITMA_SMTP_LISTEN", settings.smtp_listen).close()
     gateway = MailGateway(app)
@@ -76,7 +90,8 @@ async def _serve(app: App) -> None:
     if settings.intake_secret:
         fronts.append("intake on /intake/registrations")
     server = uvicorn.Server(uvicorn.Config(
-        web.create_app(slack=slack_endpoint, app=app), log_level="warning", lifespan="off",
+        web.create_app(slack=slack_endpoint, app=app, teams=teams_endpoint),
+        log_level="warning", lifespan="off",
         access_log=False, timeout_graceful_shutdown=5))
     host, port = settings.http_listen
     print(f"serving on http://{host}:{port} — " + (", ".join(fronts) or
@@ -89,7 +104,7 @@ async def _serve(app: App) -> None:
         # uvicorn re-raises the SIGINT it caught and asyncio.run then cancels this task:
         # shield the cleanup so connections close and workers finish their current message.
         link_page.stop()
-        cleanup = asyncio.ensure_future(_close(socket_mode, tasks, gateway))
+        cleanup = asyncio.ensure_future(_close(socket_mode, tasks, gateway, teams_bot))
         while not cleanup.done():
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.shield(cleanup)
@@ -115,8 +130,10 @@ async def _schedule(app: App, stop: asyncio.Event) -> None:
 
 
 async def _close(socket_mode: object | None, tasks: list[asyncio.Task[None]],
-                 gateway: MailGateway) -> None:
+                 gateway: MailGateway, teams_bot: object | None = None) -> None:
     await asyncio.to_thread(gateway.stop)
+    if teams_bot is not None:
+        await teams_bot.close()  # type: ignore[attr-defined]
     if socket_mode is not None:
         await socket_mode.close_async()  # type: ignore[attr-defined]
     for task in tasks:

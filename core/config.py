@@ -49,12 +49,26 @@ class Settings:
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
     slack_api_url: str | None = None
+    teams_app_id: str | None = None
+    teams_app_password: str | None = None
+    teams_tenant_id: str | None = None
+    teams_allow_unauthenticated: bool = False
+    teams_openid_url: str | None = None
+    """Bot Framework OpenID metadata, whose key set signs incoming activities (tests, clouds)."""
+    teams_service_url: str | None = None
+    """Bot Connector used to open a 1:1 chat with someone the bot has never heard from."""
     outbox_lease_seconds: int = 60
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def slack_enabled(self) -> bool:
         return bool(self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token))
+
+    @property
+    def teams_enabled(self) -> bool:
+        """Teams is served: with credentials, or unauthenticated for development and tests."""
+        return bool(self.teams_app_id and self.teams_app_password) or \
+            self.teams_allow_unauthenticated
 
     @property
     def maildir(self) -> Path:
@@ -66,7 +80,8 @@ _KEYS = (
     "mail_authserv_id", "smtp_relay",
     "smtp_listen", "http_listen", "link_listen", "imap_url", "helpdesk_imap_url", "intake_secret",
     "slack_bot_token", "slack_signing_secret", "slack_app_token", "slack_api_url",
-    "teams_app_id", "teams_app_password", "teams_tenant_id", "eid_trust_dir", "eid_cert_header",
+    "teams_app_id", "teams_app_password", "teams_tenant_id", "teams_allow_unauthenticated",
+    "teams_openid_url", "teams_service_url", "eid_trust_dir", "eid_cert_header",
     "trusted_proxies", "outbox_lease_seconds", "eid_ocsp", "eid_ocsp_url",
 )
 
@@ -139,6 +154,25 @@ def _check_slack(raw: dict[str, str]) -> None:
         raise ConfigError("ITMA_SLACK_APP_TOKEN: expected an app-level token (xapp-…)")
 
 
+def _check_teams(raw: dict[str, str]) -> bool:
+    """The Teams settings hang together; returns ITMA_TEAMS_ALLOW_UNAUTHENTICATED."""
+    if raw.get("teams_app_id") and not raw.get("teams_app_password"):
+        raise ConfigError("ITMA_TEAMS_APP_PASSWORD: needed with ITMA_TEAMS_APP_ID (the client "
+                          "secret of the bot's Entra app registration)")
+    if raw.get("teams_app_password") and not raw.get("teams_app_id"):
+        raise ConfigError("ITMA_TEAMS_APP_ID: needed with ITMA_TEAMS_APP_PASSWORD")
+    if raw.get("teams_tenant_id") and not raw.get("teams_app_id"):
+        raise ConfigError("ITMA_TEAMS_APP_ID: needed with ITMA_TEAMS_TENANT_ID")
+    for key in ("teams_openid_url", "teams_service_url"):
+        if key in raw and not raw[key].startswith(("http://", "https://")):
+            raise ConfigError(f"ITMA_{key.upper()}: expected an http(s):// URL")
+    allow = raw.get("teams_allow_unauthenticated", "0").strip().lower()
+    if allow not in ("0", "1", "false", "true", "no", "yes"):
+        raise ConfigError("ITMA_TEAMS_ALLOW_UNAUTHENTICATED: expected 1 (development and tests "
+                          "only) or 0")
+    return allow in ("1", "true", "yes")
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     raw = _raw_values(env)
@@ -150,6 +184,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         if key in raw and not raw[key].startswith(("http://", "https://")):
             raise ConfigError(f"ITMA_{key.upper()}: expected an http(s):// URL")
     _check_slack(raw)
+    teams_allow_unauthenticated = _check_teams(raw)
     raw.setdefault("eid_ocsp", EID_OCSP_DEFAULT)
     if raw["eid_ocsp"] not in ("off", "soft", "hard"):
         raise ConfigError("ITMA_EID_OCSP: expected off, soft (accept when the responder cannot "
@@ -174,6 +209,12 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         slack_signing_secret=raw.get("slack_signing_secret"),
         slack_app_token=raw.get("slack_app_token"),
         slack_api_url=_slack_api_url(raw.get("slack_api_url")),
+        teams_app_id=raw.get("teams_app_id"),
+        teams_app_password=raw.get("teams_app_password"),
+        teams_tenant_id=raw.get("teams_tenant_id"),
+        teams_allow_unauthenticated=teams_allow_unauthenticated,
+        teams_openid_url=raw.get("teams_openid_url"),
+        teams_service_url=raw.get("teams_service_url"),
         outbox_lease_seconds=_positive("ITMA_OUTBOX_LEASE_SECONDS",
                                        raw.get("outbox_lease_seconds", "60")),
         extra=known,

@@ -408,3 +408,25 @@ class LinkToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     expires_at: Mapped[datetime] = mapped_column()
     used_at: Mapped[datetime | None] = mapped_column()
+
+
+class TeamsConversation(Base):
+    """Where the Teams bot may write unprompted (a conversation reference): a person's 1:1 chat
+    with the bot, kept from their first activity or the app's install, or a team channel, whose
+    organisation (when an operator set one) also gets its "Nouvelle inscription" cards there."""
+
+    __tablename__ = "teams_conversations"
+    __table_args__ = (UniqueConstraint("tenant_id", "user_ref"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(100))
+    user_ref: Mapped[str | None] = mapped_column(String(200))
+    """The person's Entra object id (personal chats); None for a channel."""
+    conversation_id: Mapped[str] = mapped_column(String(400), unique=True)
+    service_url: Mapped[str] = mapped_column(String(400))
+    kind: Mapped[str] = mapped_column(String(20))
+    """'personal' or 'channel'."""
+    name: Mapped[str | None] = mapped_column(String(200))
+    """Team and channel name, for operators choosing an organisation's channel."""
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL"), index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)

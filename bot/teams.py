@@ -1,0 +1,502 @@
+"""Teams front end on Microsoft's Teams SDK: activities in, Adaptive Cards out.
+
+The SDK authenticates every activity (the Bot Framework JWT against the connector's key set,
+refused when the key set cannot be fetched), routes it to the handlers here, and its API client
+posts to the Bot Connector. It is mounted in the one ASGI app through `StarletteAdapter`, the
+SDK's HTTP-server-adapter protocol, and starts no server of its own.
+
+A message is answered 200 at once and worked on after, as Slack commands are acked first; a
+card click is an `adaptiveCard/action` invoke whose answer is the card to show in place of the
+clicked one, so it is worked on before answering. The core runs on worker threads. No business
+rule lives here: the engine and the core services decide everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from bot import teams_cards as cards
+from bot import teams_store as store
+from bot.teams_sdk import (
+    PUBLIC,
+    Account,
+    ActivityContext,
+    AdaptiveCard,
+    AdaptiveCardActionCardResponse,
+    AdaptiveCardActionMessageResponse,
+    AdaptiveCardInvokeActivity,
+    ApiClient,
+    ApiClientSettings,
+    ConversationUpdateActivity,
+    CreateConversationParams,
+    HttpRequest,
+    HttpRouteHandler,
+    InstalledActivity,
+    MessageActivity,
+    MessageActivityInput,
+    SdkApp,
+    clean_environment,
+    with_overrides,
+)
+from bot.teams_store import Reference, Where
+from bot.web import Endpoint, bounded
+from core import i18n
+from core.app import App
+from core.conversation import Engine, Inbound, Reply, desk
+from core.conversation.types import CANCEL, CONFIRM, card_action
+from core.errors import DomainError
+from core.services.outbox import Claimed, PermanentFailure, TemporaryFailure
+
+log = logging.getLogger(__name__)
+ENDPOINT = "/api/messages"
+DEFAULT_SERVICE_URL = "https://smba.trafficmanager.net/teams"
+"""Where a conversation is opened for someone the bot has never heard from (any region)."""
+WORKERS = 4
+AT_TAG = re.compile(r"</?at>")
+CardResponse = AdaptiveCardActionCardResponse | AdaptiveCardActionMessageResponse
+
+
+def channel_of(tenant_id: str) -> str:
+    return f"teams:{tenant_id}"
+
+
+class StarletteAdapter:
+    """The SDK's HttpServerAdapter for our Starlette app: the SDK registers its messaging route
+    (JWT check, then its activity pipeline); `endpoint()` hands it to the ASGI app, behind the
+    same body-size cap as every POST route."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, HttpRouteHandler] = {}
+
+    def register_route(self, method: str, path: str, handler: HttpRouteHandler) -> None:
+        if method != "POST":
+            raise ValueError(f"unsupported method {method}")
+        self.routes[path] = handler
+
+    def serve_static(self, path: str, directory: str) -> None:
+        raise NotImplementedError("no static pages")
+
+    async def start(self, port: int) -> None:
+        raise NotImplementedError("served by itma-assistant serve")
+
+    async def stop(self) -> None:
+        return None
+
+    def endpoint(self, path: str = ENDPOINT) -> Endpoint:
+        handler = self.routes[path]
+
+        async def endpoint(request: Request, body: bytes) -> Response:
+            try:
+                activity = json.loads(body.decode("utf-8"))
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                return JSONResponse({"error": "not JSON"}, status_code=400)
+            if not isinstance(activity, dict) or not isinstance(activity.get("type"), str):
+                return JSONResponse({"error": "not an activity"}, status_code=400)
+            answer = await handler(HttpRequest(body=activity, headers=dict(request.headers)))
+            if answer.get("body") is None:
+                return Response(status_code=answer["status"])
+            return JSONResponse(answer["body"], status_code=answer["status"])
+
+        return bounded(endpoint)
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who sent an activity, and from where."""
+
+    tenant_id: str
+    user_ref: str
+    """Entra object id: with the tenant, the identity an officer is linked by."""
+    account: Account
+    here: Where
+    personal: bool
+    locale: str | None
+
+    def inbound(self, text: str | None = None, action: str | None = None) -> Inbound:
+        return Inbound(channel_of(self.tenant_id), self.user_ref, text=text, action=action,
+                       locale=self.locale)
+
+
+def _tenant(activity: Any) -> str | None:
+    tenant = activity.conversation.tenant_id
+    if not tenant and activity.channel_data and activity.channel_data.tenant:
+        tenant = activity.channel_data.tenant.id
+    return tenant or None
+
+
+def _person(activity: Any) -> Person | None:
+    tenant, sender = _tenant(activity), activity.from_
+    if not tenant or sender is None or not sender.aad_object_id:
+        return None
+    return Person(tenant, sender.aad_object_id, Account(id=sender.id, name=sender.name),
+                  Where(activity.conversation.id, activity.service_url),
+                  activity.conversation.conversation_type in (None, "personal"),
+                  activity.locale)
+
+
+def _reference(activity: Any) -> Reference | None:
+    """The conversation an activity came from, if the bot may write there unasked later."""
+    tenant, conversation = _tenant(activity), activity.conversation
+    if not tenant or not activity.service_url:
+        return None
+    if conversation.conversation_type in (None, "personal"):
+        sender = activity.from_
+        if sender is None or not sender.aad_object_id:
+            return None
+        return Reference(tenant, conversation.id, activity.service_url, store.PERSONAL,
+                         user_ref=sender.aad_object_id)
+    if conversation.conversation_type == "channel":
+        data = activity.channel_data
+        names = [data.team.name if data and data.team else None,
+                 data.channel.name if data and data.channel else None]
+        return Reference(tenant, conversation.id.split(";")[0], activity.service_url,
+                         store.CHANNEL, name=" / ".join(n for n in names if n) or None)
+    return None
+
+
+def _text(activity: MessageActivity) -> str:
+    """What the person typed: the bot's @mention removed, other mentions as plain names."""
+    text = activity.text or ""
+    mention = activity.get_account_mention(activity.recipient.id) if activity.recipient else None
+    if mention and mention.text:
+        text = text.replace(mention.text, " ")
+    return AT_TAG.sub("", text).strip()
+
+
+def _card_activity(card: AdaptiveCard, summary: str) -> MessageActivityInput:
+    activity = MessageActivityInput().add_card(card)
+    activity.summary = summary.splitlines()[0][:200] if summary else None
+    return activity
+
+
+@dataclass
+class Clicked:
+    """What a card click comes to: the card to show instead of the clicked one, the answer for
+    the clicker alone, or a short message the client shows the clicker (invokes only)."""
+
+    card: AdaptiveCard | None = None
+    reply: Reply | None = None
+    notice: str | None = None
+
+
+class TeamsBot:
+    """The SDK app with our handlers, the posting side, and the outbox sender's rendering."""
+
+    def __init__(self, app: App, engine: Engine) -> None:
+        settings = app.settings
+        self.app = app
+        self.engine = engine
+        self.tenant_id = settings.teams_tenant_id
+        self.bot_id = f"28:{settings.teams_app_id}" if settings.teams_app_id else None
+        self.service_url = (settings.teams_service_url or DEFAULT_SERVICE_URL).rstrip("/")
+        self.adapter = StarletteAdapter()
+        cloud = with_overrides(PUBLIC, openid_metadata_url=settings.teams_openid_url)
+        with clean_environment():
+            self.sdk = SdkApp(
+                client_id=settings.teams_app_id, client_secret=settings.teams_app_password,
+                tenant_id=settings.teams_tenant_id, cloud=cloud, service_url=self.service_url,
+                dangerously_allow_unauthenticated_requests=settings.teams_allow_unauthenticated,
+                http_server_adapter=self.adapter, state=False, fetch_user_token=False,
+                api_client_settings=ApiClientSettings(oauth_url=cloud.token_service_url),
+                telemetry={"agent365": False})
+        self.sdk.on_message(self._on_message)
+        self.sdk.on_card_action(self._on_card_action)
+        self.sdk.on_conversation_update(self._on_conversation_update)
+        self.sdk.on_install_add(self._on_install)
+        self._work = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="teams-work")
+        self._apis: dict[str, ApiClient] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def initialize(self) -> Endpoint:
+        """Let the SDK register its messaging route; returns the endpoint for the ASGI app."""
+        await self.sdk.initialize()
+        return self.adapter.endpoint(ENDPOINT)
+
+    async def close(self, timeout: float = 5.0) -> None:
+        """Finish the answers being worked on, then stop the worker threads."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=timeout)
+        self._work.shutdown(wait=False, cancel_futures=True)
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Core work off the event loop, on this adapter's threads."""
+        return await asyncio.get_running_loop().run_in_executor(self._work, fn, *args)
+
+    async def _converse(self, inbound: Inbound) -> Reply:
+        reply: Reply = await self._run(self.engine.handle, inbound)
+        return reply
+
+    def _later(self, work: Coroutine[Any, Any, None]) -> None:
+        """Work after the HTTP answer; kept referenced until done, failures logged."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._settled)
+
+    def _settled(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("teams: answer failed: %r", task.exception())
+
+    def _api(self, service_url: str) -> ApiClient:
+        api = self._apis.get(service_url)
+        if api is None:
+            if len(self._apis) > 50:
+                self._apis.clear()
+            api = self._apis[service_url] = self.sdk.api.from_service_url(service_url)
+        return api
+
+    def _allowed(self, person: Person | None) -> bool:
+        if person is None:
+            return False
+        if self.tenant_id and person.tenant_id != self.tenant_id:
+            log.warning("teams: activity from another tenant ignored")
+            return False
+        return True
+
+    async def _arrive(self, activity: Any) -> bool:
+        """False for a redelivered activity; remembers where its sender can be reached."""
+        if self.bot_id is None and activity.recipient is not None:
+            self.bot_id = activity.recipient.id  # without credentials: learnt from Teams
+        key = store.delivery_key(activity.conversation.id, activity.id) if activity.id else None
+        fresh: bool = await self._run(store.arrive, self.app, key, _reference(activity))
+        if not fresh:
+            log.info("teams: activity delivered again; handled once")
+        return fresh
+
+    # -- posting ----------------------------------------------------------------------------
+
+    async def post(self, where: Where, reply: Reply) -> str:
+        """A Reply as an Adaptive Card message in that conversation; returns the activity id."""
+        card = cards.render(reply, self.app.settings.public_url)
+        return await self.post_card(where, card, reply.text)
+
+    async def post_card(self, where: Where, card: AdaptiveCard, summary: str) -> str:
+        activity = _card_activity(card, summary)
+        if self.bot_id:
+            activity.from_ = Account(id=self.bot_id)
+        sent = await self._api(where.service_url).conversations.create_activity(
+            where.conversation_id, activity)
+        return sent.id
+
+    async def update(self, where: Where, activity_id: str, card: AdaptiveCard,
+                     summary: str) -> None:
+        activity = _card_activity(card, summary)
+        activity.id = activity_id
+        await self._api(where.service_url).conversations.update_activity(
+            where.conversation_id, activity_id, activity)
+
+    async def personal(self, tenant_id: str, user_ref: str, member_id: str | None = None,
+                       service_url: str | None = None) -> Where:
+        """The person's 1:1 chat with the bot: remembered, or opened now (POST /v3/conversations)
+        and remembered. `member_id` is their Teams id when known, else the Entra object id."""
+        where: Where | None = await self._run(store.personal, self.app, tenant_id, user_ref)
+        if where is not None:
+            return where
+        service_url = (service_url or await self._run(store.service_url, self.app, tenant_id)
+                       or self.service_url)
+        params = CreateConversationParams(
+            members=[Account(id=member_id or user_ref)], tenant_id=tenant_id,
+            channel_data={"tenant": {"id": tenant_id}}, isGroup=False,
+            **({"bot": {"id": self.bot_id}} if self.bot_id else {}))
+        created = await self._api(service_url).conversations.create(params)
+        where = Where(created.id, (created.service_url or service_url).rstrip("/"))
+        await self._run(store.arrive, self.app, None, Reference(
+            tenant_id, where.conversation_id, where.service_url, store.PERSONAL,
+            user_ref=user_ref))
+        return where
+
+    async def tell(self, person: Person, reply: Reply) -> None:
+        """An answer for that person alone: where they are if it is their 1:1 chat, else in it."""
+        where = person.here if person.personal else await self.personal(
+            person.tenant_id, person.user_ref, person.account.id, person.here.service_url)
+        await self.post(where, reply)
+
+    async def _answered_privately(self, person: Person, language: str) -> None:
+        """One line in the channel thread, mentioning the officer; the data went to them."""
+        mention = f"<at>{person.account.name or ''}</at>"
+        activity = MessageActivityInput(text=i18n.t(language, "teams.answered_privately",
+                                                    name=mention))
+        activity.add_mention(person.account, text=person.account.name or "", add_text=False)
+        await self._api(person.here.service_url).conversations.create_activity(
+            person.here.conversation_id, activity)
+
+    # -- messages ---------------------------------------------------------------------------
+
+    async def _on_message(self, ctx: ActivityContext[MessageActivity]) -> None:
+        self._later(self._message(ctx.activity))
+
+    async def _message(self, activity: MessageActivity) -> None:
+        person = _person(activity)
+        if not self._allowed(person) or not await self._arrive(activity):
+            return
+        assert person is not None
+        value = activity.value if isinstance(activity.value, dict) else None
+        if value and isinstance(value.get(cards.ACTION), str):
+            await self._submitted(activity, person, value)
+            return
+        reply = await self._converse(person.inbound(text=_text(activity) or "?"))
+        await self.tell(person, reply)
+        if not person.personal:
+            await self._answered_privately(person, reply.language)
+
+    async def _submitted(self, activity: MessageActivity, person: Person,
+                         data: dict[str, Any]) -> None:
+        """Action.Submit from a client without Action.Execute: the same click, as a message."""
+        clicked = await self._click(person, data)
+        if clicked.card is not None and activity.reply_to_id:
+            await self.update(person.here, activity.reply_to_id, clicked.card, "")
+        if clicked.notice is not None:
+            clicked.reply = Reply(clicked.notice, person.locale or "fr")
+        if clicked.reply is not None:
+            await self.tell(person, clicked.reply)
+
+    # -- card clicks ------------------------------------------------------------------------
+
+    async def _on_card_action(self, ctx: ActivityContext[AdaptiveCardInvokeActivity]
+                              ) -> CardResponse | None:
+        activity = ctx.activity
+        person = _person(activity)
+        if not self._allowed(person):
+            return None
+        assert person is not None
+        data = activity.value.action.data
+        if not await self._arrive(activity):
+            clicked = await self._again(person, data)
+        else:
+            clicked = await self._click(person, data)
+            if clicked.reply is not None:
+                self._later(self.tell(person, clicked.reply))
+        if clicked.card is not None:
+            return AdaptiveCardActionCardResponse(value=clicked.card)
+        if clicked.notice is not None:
+            return AdaptiveCardActionMessageResponse(value=clicked.notice)
+        return None
+
+    async def _click(self, person: Person, data: dict[str, Any]) -> Clicked:
+        """One click on one of our cards, whatever carried it (invoke or submit message)."""
+        action = str(data.get(cards.ACTION) or "")
+        if card_action(action) is not None:
+            reason = str(data.get(cards.REASON) or "").strip()[:cards.REASON_LIMIT] or None
+            reply = await self._converse(person.inbound(text=reason, action=action))
+            if reply.replaces is None:
+                return Clicked(notice=reply.text)
+            return Clicked(card=cards.render(reply.replaces), reply=reply)
+        step, outcome = self._step(data)
+        if step is None:
+            return Clicked(notice=i18n.t(person.locale or "fr", "flow.lost"))
+        reply = await self._converse(person.inbound(action=step))
+        original = str(data.get(cards.CARD) or "")
+        return Clicked(card=cards.resolved(original, outcome(reply.language)), reply=reply)
+
+    @staticmethod
+    def _step(data: dict[str, Any]) -> tuple[str | None, Callable[[str], str]]:
+        """The engine action of a dialogue button, and the line that replaces the buttons."""
+        action = data.get(cards.ACTION)
+        if action == CONFIRM:
+            return CONFIRM, lambda language: i18n.t(language, "buttons.confirmed")
+        if action == CANCEL:
+            return CANCEL, lambda language: i18n.t(language, "buttons.cancelled")
+        choice = data.get(cards.CHOICE)
+        if action == cards.CHOOSE and isinstance(choice, str) and choice:
+            labels = data.get(cards.LABELS) if isinstance(data.get(cards.LABELS), dict) else {}
+            label = f"{choice}. {labels.get(choice)}" if labels.get(choice) else choice
+            return f"choose:{choice}", lambda language: i18n.t(language, "buttons.chosen",
+                                                               label=label)
+        return None, lambda language: ""
+
+    async def _again(self, person: Person, data: dict[str, Any]) -> Clicked:
+        """A click delivered a second time: the same card again, nothing done twice."""
+        card = card_action(str(data.get(cards.ACTION) or ""))
+        language = i18n.language_or_default((person.locale or "")[:2])
+        if card is not None:
+            try:
+                reply = await self._run(desk.request_card, self.app, card[1], language)
+            except DomainError:
+                return Clicked()
+            return Clicked(card=cards.render(reply))
+        step, outcome = self._step(data)
+        if step is None:
+            return Clicked()
+        return Clicked(card=cards.resolved(str(data.get(cards.CARD) or ""), outcome(language)))
+
+    # -- installs ---------------------------------------------------------------------------
+
+    async def _on_conversation_update(self, ctx: ActivityContext[ConversationUpdateActivity]
+                                      ) -> None:
+        await self._installed(ctx.activity)
+
+    async def _on_install(self, ctx: ActivityContext[InstalledActivity]) -> None:
+        await self._installed(ctx.activity)
+
+    async def _installed(self, activity: Any) -> None:
+        """Remember the conversation the app was added to (a person's chat, a team)."""
+        if self.tenant_id and _tenant(activity) != self.tenant_id:
+            return
+        reference = _reference(activity)
+        if reference is not None:
+            await self._run(store.arrive, self.app, None, reference)
+
+    # -- notifications ----------------------------------------------------------------------
+
+    async def notification(self, message: Claimed) -> Reply:
+        """An outbox row as the Reply to post: a request card, or a one-line notice."""
+        if message.template == "request_new":
+            reply: Reply = await self._run(desk.request_card, self.app,
+                                           int(message.context["request_id"]), message.language)
+            return reply
+        return Reply(i18n.t(message.language, f"notify.{message.template}", **message.context),
+                     message.language)
+
+
+class TeamsSender:
+    """Delivers the outbox's Teams rows: to an officer ('TENANT:OBJECTID', their 1:1 chat,
+    opened when there is none yet) or to a channel ('TENANT:19:…@thread…')."""
+
+    channel = "teams"
+
+    def __init__(self, bot: TeamsBot) -> None:
+        self.bot = bot
+
+    async def send(self, message: Claimed) -> None:
+        tenant_id, _, target = message.to.partition(":")
+        if not tenant_id or not target:
+            raise PermanentFailure(f"not a Teams address: {message.to!r}")
+        try:
+            reply = await self.bot.notification(message)
+        except (DomainError, KeyError, ValueError) as exc:
+            raise PermanentFailure(f"cannot render {message.template}: {exc!r}") from exc
+        where: Where | None = None
+        try:
+            if target.startswith("19:"):
+                where = await self.bot._run(store.channel, self.bot.app, target) or Where(
+                    target, await self.bot._run(store.service_url, self.bot.app, tenant_id)
+                    or self.bot.service_url)
+            else:
+                where = await self.bot.personal(tenant_id, target)
+            await self.bot.post(where, reply)
+        except httpx.HTTPStatusError as exc:
+            await self._failed(exc.response.status_code, where, target)
+        except httpx.HTTPError as exc:
+            raise TemporaryFailure(f"Bot Connector unreachable: {exc!r}") from exc
+
+    async def _failed(self, status: int, where: Where | None, target: str) -> None:
+        if status == 404 and where is not None and not target.startswith("19:"):
+            await self.bot._run(store.forget, self.bot.app, where.conversation_id)
+            raise TemporaryFailure("conversation unknown to the connector: reopened next time")
+        if status in (401, 408, 429) or status >= 500:
+            raise TemporaryFailure(f"Bot Connector answered {status}")
+        raise PermanentFailure(f"Bot Connector refused the message ({status})")
+
