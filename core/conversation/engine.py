@@ -17,12 +17,13 @@ from core.conversation import desk
 from core.conversation.context import Turn
 from core.conversation.flows.add import AddFlow
 from core.conversation.flows.base import Answer, Flow
+from core.conversation.flows.clarify import ClarifyFlow
 from core.conversation.flows.enroll import EnrollFlow
 from core.conversation.flows.listings import OverviewFlow, ParticipantsFlow, ReportFlow, SeatsFlow
 from core.conversation.flows.requests import DecideFlow, RequestsFlow
 from core.conversation.flows.simple import HelpFlow, LinkFlow, link_reply
 from core.conversation.flows.unenroll import UnenrollFlow
-from core.conversation.parser import Parsed, parse
+from core.conversation.parser import Parsed, parse, warm_up
 from core.conversation.types import (
     APPROVE,
     CANCEL,
@@ -46,6 +47,10 @@ FLOWS: dict[str, Flow] = {f.name: f for f in (
     EnrollFlow(), UnenrollFlow(), SeatsFlow(), OverviewFlow(), ParticipantsFlow(), ReportFlow(),
     RequestsFlow(), DecideFlow("approve"), DecideFlow("refuse"), AddFlow(), HelpFlow(),
     LinkFlow())}
+CLARIFY = "clarify"
+FLOWS[CLARIFY] = ClarifyFlow(FLOWS)
+"""Not an intent: the question asked when a sentence could mean two things, or names a
+training or a person without saying what to do (it gates itself, after 'not understood')."""
 OPEN_FLOWS = frozenset({"help", "link"})
 """The only flows an officer whose yearly access has lapsed may use: the rest is the gate's."""
 TRUSTED_CHANNELS = ("console",)
@@ -55,6 +60,7 @@ TRUSTED_CHANNELS = ("console",)
 class Engine:
     def __init__(self, app: App) -> None:
         self.app = app
+        warm_up()  # the vocabulary and dateparser, once per process, not on the first message
 
     def handle(self, inbound: Inbound) -> Reply:
         """The one way in, for every front end: text, a choice, confirm/cancel, card actions."""
@@ -143,19 +149,19 @@ class Engine:
         parsed = parse(inbound.text or "")
         answer = self._answer(turn, inbound, parsed)
         state = turn.state
-        starts_new = parsed.intent in FLOWS and inbound.action is None
-        if starts_new:
+        if inbound.action is None and _starts_new(parsed, state):
             turn.language = self._language(turn.officer, inbound, parsed)
             turn.clear()
-            if parsed.intent not in OPEN_FLOWS:
+            turn.uow.session.flush()  # the old row goes before the new flow saves its own
+            name = str(parsed.intent) if parsed.intent in FLOWS else CLARIFY
+            if name not in OPEN_FLOWS and name != CLARIFY:
                 require_active(turn.officer)
-            return FLOWS[str(parsed.intent)].start(turn, parsed)
+            return FLOWS[name].start(turn, parsed)
         if state is None:
             if answer is not None:
                 return Reply(turn.t("flow.nothing_pending"), turn.language)
-            return Reply(turn.t("flow.not_understood",
-                                text=nrn.redact((inbound.text or "").strip())[:60]),
-                         turn.language)
+            turn.language = self._language(turn.officer, inbound, parsed)
+            return FLOWS[CLARIFY].start(turn, parsed)
         turn.language = state.language.value
         if answer is CANCEL:
             turn.clear()
@@ -164,7 +170,8 @@ class Engine:
             require_active(turn.officer)
         if isinstance(answer, Reply):
             return answer
-        return FLOWS[state.flow].resume(turn, state.step, answer or Answer(text=parsed.text))
+        return FLOWS[state.flow].resume(turn, state.step,
+                                        answer or Answer(text=parsed.text, parsed=parsed))
 
     @staticmethod
     def _answer(turn: Turn, inbound: Inbound, parsed: Parsed) -> Answer | Reply | str | None:
@@ -188,6 +195,24 @@ class Engine:
                          language, choices=[Choice(k, v) for k, v in labels.items()],
                          actions=[CANCEL], done=False)
         return Answer(text=key, value=choices[key])
+
+
+CLOSED_STEPS = frozenset({"session", "enrollment", "confirm", "reading"})
+"""Steps answered by a number or yes/no (or a date, for 'which session?'): a training code or
+a name typed there is a new request, not an answer."""
+
+
+def _starts_new(parsed: Parsed, state: ConversationState | None) -> bool:
+    """A sentence with an intent starts its flow, interrupting a pending one, unless the intent
+    was only guessed from a mistyped word while a question waits for an answer; a sentence
+    that fits two intents starts the question which; so does a code or a name typed where
+    a number or yes/no was expected."""
+    if parsed.intent in FLOWS:
+        return state is None or not parsed.fuzzy
+    if parsed.readings:
+        return True
+    return (state is not None and state.step in CLOSED_STEPS and parsed.intent is None
+            and bool(parsed.code or parsed.persons))
 
 
 def private(reply: Reply) -> Reply:

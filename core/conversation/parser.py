@@ -1,25 +1,63 @@
-"""Reading what officers type: the verb (in any language), training code, date, the rest.
+"""Reading what officers type, as commands or as sentences, in French, Dutch, English, German.
 
-Verbs come from the catalogues (`intents.*`), so adding a language adds no Python.
+The intent may be anywhere ("Peux-tu inscrire …", "kun je … inschrijven", "wie viele Plätze
+hat …", "show me Didier's report"); the slots come from the rest: training code, date or
+month, persons (titles, particles, given names, several at once), a request number. Every word
+comes from the catalogues (see understanding/vocabulary.py); adding a phrase adds no Python.
+
+When two intents fit about as well, `intent` is None and `readings` lists them, best first:
+the engine then asks which one was meant instead of guessing.
 """
 
 from __future__ import annotations
 
-import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
+from typing import Any
 
-from core import clock, i18n
-from core.services.catalog import CODE_PATTERN
-from core.text import fold
+from rapidfuzz.distance import OSA
 
-INTENTS = ("enroll", "unenroll", "seats", "overview", "participants", "report", "requests",
-           "approve", "refuse", "add", "link", "help", "confirm", "cancel")
-_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2,4}))?$")
-_TOKEN = re.compile(r"\S+")
-_CODE_LIKE = re.compile(r"^[A-Za-z]{2,6}[-_][A-Za-z0-9]{2,5}$")
-"""Looks like a mistyped code (BOSA-1O1): treated as a code so the answer can suggest one."""
+from core import clock
+from core.conversation.understanding import dates, persons
+from core.conversation.understanding.dates import When
+from core.conversation.understanding.persons import PersonQuery
+from core.conversation.understanding.tokens import Token, strip_chunk, tokenize
+from core.conversation.understanding.vocabulary import (
+    INTENTS,
+    MAX_GAP,
+    STRONG,
+    Phrase,
+    Vocabulary,
+    vocabulary,
+)
+
+__all__ = ["INTENTS", "Parsed", "PersonQuery", "When", "parse", "warm_up"]
+
+AMBIGUITY = 0.25
+"""Two intents closer than this are both offered."""
+UNUSED_SLOT = 0.5
+MISSING_SLOT = 0.3
+NUMBER_FITS = 0.3
+SLOTS: dict[str, frozenset[str]] = {
+    "enroll": frozenset({"persons", "code", "when"}),
+    "unenroll": frozenset({"persons", "code", "when"}),
+    "seats": frozenset({"code", "when"}),
+    "participants": frozenset({"code", "when"}),
+    "report": frozenset({"persons"}),
+    "overview": frozenset({"when"}),
+    "requests": frozenset(),
+    "approve": frozenset({"number"}),
+    "refuse": frozenset({"number"}),
+    "add": frozenset({"raw"}),
+    "link": frozenset(),
+    "help": frozenset(),
+}
+NEEDS: dict[str, str] = {"seats": "code", "participants": "code", "report": "persons",
+                         "unenroll": "persons", "approve": "number", "refuse": "number"}
+TYPO_INTENTS = frozenset({"enroll", "unenroll", "seats", "participants", "report", "requests",
+                          "overview"})
+USED_BY_INTENT = frozenset({"intent", "hint", "code", "date", "number"})
 
 
 @dataclass
@@ -27,69 +65,266 @@ class Parsed:
     intent: str | None
     language: str | None
     code: str | None = None
-    day: date | None = None
+    when: When | None = None
     number: int | None = None
     words: list[str] = field(default_factory=list)
+    """What is left of the text once intent, code, date and number are taken out."""
     text: str = ""
+    persons: list[PersonQuery] = field(default_factory=list)
+    readings: list[str] = field(default_factory=list)
+    """When unsure: the intents that fit, best first."""
+    fuzzy: bool = False
+    """The intent was read from a mistyped word."""
+    reason: str = ""
+    """What follows the number ("refuser 12 session complète" → "session complète")."""
+
+    @property
+    def day(self) -> date | None:
+        return self.when.day if self.when else None
 
     @property
     def rest(self) -> str:
         return " ".join(self.words)
 
+    @property
+    def query(self) -> str:
+        """The first person named, as typed."""
+        return self.persons[0].text if self.persons else ""
 
-@cache
-def _verbs() -> dict[tuple[str, ...], tuple[str, frozenset[str]]]:
-    """Folded verb (as a tuple of words) → (intent, languages using it)."""
-    table: dict[tuple[str, ...], tuple[str, set[str]]] = {}
-    for language in i18n.LANGUAGES:
-        for intent in INTENTS:
-            for verb in i18n.words(language, f"intents.{intent}"):
-                key = tuple(fold(verb).split())
-                found = table.setdefault(key, (intent, set()))
-                if found[0] == intent:
-                    found[1].add(language)
-    return {k: (v[0], frozenset(v[1])) for k, v in table.items()}
+    def as_json(self) -> dict[str, Any]:
+        """What a clarifying question keeps of a reading, to start its flow once chosen."""
+        return {"intent": self.intent, "language": self.language, "code": self.code,
+                "when": [self.when.start.isoformat(), self.when.end.isoformat(),
+                         self.when.kind] if self.when else None,
+                "number": self.number, "words": self.words, "text": self.text,
+                "reason": self.reason,
+                "persons": [[p.text, p.sex] for p in self.persons]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Parsed:
+        when = data.get("when")
+        return cls(intent=data.get("intent"), language=data.get("language"),
+                   code=data.get("code"),
+                   when=When(date.fromisoformat(when[0]), date.fromisoformat(when[1]),
+                             when[2]) if when else None,
+                   number=data.get("number"), words=list(data.get("words") or []),
+                   text=data.get("text") or "", reason=data.get("reason") or "",
+                   persons=[PersonQuery(t, s) for t, s in data.get("persons") or []])
 
 
-def _parse_date(token: str) -> date | None:
-    match = _DATE.match(token)
-    if not match:
+@dataclass(frozen=True)
+class _Match:
+    phrase: Phrase
+    indexes: tuple[int, ...]
+
+    @property
+    def score(self) -> float:
+        phrase = self.phrase
+        return phrase.weight * (1 + 0.5 * (len(phrase.words) - 1))
+
+
+def _flow_answer(tokens: list[Token], v: Vocabulary) -> tuple[str, int | None] | None:
+    """'oui', 'non merci', 'ok go', '2': an answer to a pending question, nothing else."""
+    words = [t.key for t in tokens if t.kind == "word" and t.key not in v.polite]
+    numbers = [t for t in tokens if t.kind == "number"]
+    if any(t.kind not in ("word", "number") for t in tokens):
         return None
-    day, month, year = int(match.group(1)), int(match.group(2)), match.group(3)
-    today = clock.today()
-    try:
-        if year:
-            full = int(year) + (2000 if len(year) == 2 else 0)
-            return date(full, month, day)
-        guess = date(today.year, month, day)
-        return guess if guess >= today else date(today.year + 1, month, day)
-    except ValueError:
+    if numbers:
+        return ("number", int(numbers[0].key)) if len(numbers) == 1 and not words else None
+    if not words:
         return None
+    whole = v.flow_words.get(" ".join(words))
+    if whole:
+        return whole, None
+    found = {v.flow_words.get(word) for word in words}
+    if None in found:
+        return None
+    return ("cancel" if "cancel" in found else "confirm"), None
+
+
+def _phrases(tokens: list[Token], v: Vocabulary, kind: str) -> list[_Match]:
+    """One pass over the free words for one kind of phrase: 'several' words in a row, with
+    a 'gap', or 'single' words."""
+    free = [i for i, t in enumerate(tokens) if not t.used and t.kind in ("word", "sep")]
+    found: list[_Match] = []
+    position = 0
+    while position < len(free):
+        start = tokens[free[position]]
+        match = None
+        if not start.used:
+            for phrase in v.phrases.get(start.key, ()):
+                if kind != ("gap" if phrase.gap is not None else
+                            "several" if len(phrase.words) > 1 else "single"):
+                    continue
+                indexes = _match(phrase, tokens, free, position)
+                if indexes is not None:
+                    match = _Match(phrase, indexes)
+                    break
+        if match is None:
+            position += 1
+            continue
+        for index in match.indexes:
+            tokens[index].used = "intent" if match.phrase.strong else "hint"
+        found.append(match)
+        position += 1
+    return found
+
+
+def _match(phrase: Phrase, tokens: list[Token], free: list[int],
+           position: int) -> tuple[int, ...] | None:
+    head = phrase.words[:phrase.gap] if phrase.gap is not None else phrase.words
+    indexes = []
+    for offset, word in enumerate(head):
+        at = position + offset
+        if at >= len(free) or tokens[free[at]].used or tokens[free[at]].key != word:
+            return None
+        indexes.append(free[at])
+    if phrase.gap is None:
+        return tuple(indexes)
+    tail = phrase.words[phrase.gap:]
+    after = position + len(head)
+    for start in range(after, min(after + MAX_GAP + 1, len(free))):
+        if all(start + k < len(free) and not tokens[free[start + k]].used
+               and tokens[free[start + k]].key == word for k, word in enumerate(tail)):
+            return (*indexes, *(free[start + k] for k in range(len(tail))))
+    return None
+
+
+def _typo(tokens: list[Token], v: Vocabulary) -> _Match | None:
+    """A mistyped verb (inscirre, inschrijfen, anmleden): one edit away, two for long words.
+
+    Only words of five letters or more that the vocabulary does not know, not a word written
+    with a capital inside the sentence (that is a name), only verbs of intents that act on
+    something, and only in a sentence that says something else we know (a code, a date, a
+    word of the vocabulary)."""
+    best: tuple[int, int, str, int] | None = None
+    context = [t for t in tokens if t.kind in ("code", "date", "day") or t.used == "date"
+               or (t.kind == "word" and v.known(t.key))]
+    if not context:
+        return None  # "Hilde Coppens" is a name, not a mistyped "hilfe"
+    for index, token in enumerate(tokens):
+        if (token.used or token.kind != "word" or len(token.key) < 5 or v.known(token.key)
+                or (token.capital and index > 0)):
+            continue
+        limit = 2 if len(token.key) >= 9 else 1
+        for keyword, intent in v.keywords.items():
+            if intent not in TYPO_INTENTS or abs(len(keyword) - len(token.key)) > limit:
+                continue
+            distance = OSA.distance(token.key, keyword, score_cutoff=limit)
+            if distance <= limit and (best is None or (distance, -len(keyword)) < best[:2]):
+                best = (distance, -len(keyword), intent, index)
+    if best is None:
+        return None
+    _distance, _length, intent, index = best
+    tokens[index].used = "intent"
+    phrase = Phrase(intent, (tokens[index].key,), None, STRONG, frozenset())
+    return _Match(phrase, (index,))
+
+
+def _fit(intent: str, slots: set[str]) -> float:
+    uses = SLOTS.get(intent, frozenset())
+    score = -UNUSED_SLOT * len(slots - uses - {"when"})
+    needed = NEEDS.get(intent)
+    if needed and needed not in slots:
+        score -= UNUSED_SLOT if needed == "number" else MISSING_SLOT
+    if needed == "number" and "number" in slots:
+        score += NUMBER_FITS
+    return score
+
+
+def _language(tokens: list[Token], matches: list[_Match], v: Vocabulary) -> str | None:
+    votes: dict[str, float] = defaultdict(float)
+    in_phrases = {i for m in matches for i in m.indexes}
+    for match in matches:
+        for language in match.phrase.languages:
+            votes[language] += 2.0 * len(match.indexes) / len(match.phrase.languages)
+    for index, token in enumerate(tokens):
+        if index in in_phrases or token.used in ("person", "code", "number"):
+            continue
+        languages = v.languages.get(token.key)
+        if languages:
+            for language in languages:
+                votes[language] += 1.0 / len(languages)
+    if not votes:
+        return None
+    ranked = sorted(votes.items(), key=lambda item: -item[1])
+    if len(ranked) > 1 and ranked[1][1] >= ranked[0][1]:
+        return None
+    return ranked[0][0]
+
+
+def warm_up() -> None:
+    """Read the vocabulary and load dateparser now, at start-up, not on the first message."""
+    vocabulary()
+    dates.warm_up()
 
 
 def parse(text: str) -> Parsed:
-    tokens = _TOKEN.findall(text.strip())
-    folded = [fold(t).strip(",.;:!?") or fold(t) for t in tokens]
-    intent, languages, used = None, frozenset[str](), 0
-    verbs = _verbs()
-    for length in (3, 2, 1):
-        key = tuple(folded[:length])
-        if len(key) == length and key in verbs:
-            (intent, languages), used = verbs[key], length
-            break
-    parsed = Parsed(intent=intent, language=next(iter(languages)) if len(languages) == 1
-                    else None, text=text.strip())
-    for token in tokens[used:]:
-        cleaned = token.strip(",;:!?")
-        if parsed.code is None and (CODE_PATTERN.fullmatch(cleaned) or (
-                _CODE_LIKE.match(cleaned) and any(ch.isdigit() for ch in cleaned))):
-            parsed.code = cleaned
-        elif parsed.day is None and (day := _parse_date(cleaned)):
-            parsed.day = day
-        elif parsed.number is None and cleaned.isdigit() and len(cleaned) < 6:
-            parsed.number = int(cleaned)
-        else:
-            parsed.words.append(cleaned)
-    if intent is None and not parsed.words and parsed.number is not None and not parsed.code:
-        parsed.intent = "number"
+    v = vocabulary()
+    stripped = text.strip()
+    tokens = tokenize(stripped, v.languages)
+    parsed = Parsed(intent=None, language=None, text=stripped)
+    if stripped == "?":
+        parsed.intent = "help"
+        return parsed
+    flow = _flow_answer(tokens, v)
+    if flow is not None:
+        parsed.intent, parsed.number = flow
+        parsed.language = _language(tokens, [], v)
+        return parsed
+    for token in tokens:
+        if token.kind == "code" and not token.used:
+            parsed.code = parsed.code or token.key
+            token.used = "code"
+    matches = _phrases(tokens, v, "gap") + _phrases(tokens, v, "several")
+    parsed.when = dates.read(tokens, v, clock.today())
+    matches += _phrases(tokens, v, "single")
+    for token in tokens:
+        if token.kind == "number" and not token.used and parsed.number is None:
+            parsed.number = int(token.key)
+            token.used = "number"
+    if not any(m.phrase.strong for m in matches):
+        typo = _typo(tokens, v)
+        if typo is not None:
+            matches.append(typo)
+            parsed.fuzzy = True
+    parsed.persons = persons.read(tokens, v)
+    parsed.words = _left_over(stripped, tokens)
+    parsed.reason = _after_number(stripped, tokens)
+    parsed.language = _language(tokens, matches, v)
+    _decide(parsed, matches, tokens)
     return parsed
+
+
+def _left_over(text: str, tokens: list[Token]) -> list[str]:
+    keep = {t.chunk for t in tokens if t.used not in USED_BY_INTENT}
+    return [word for index, chunk in enumerate(text.split()) if index in keep
+            and (word := strip_chunk(chunk)[0])]
+
+
+def _after_number(text: str, tokens: list[Token]) -> str:
+    """The words typed after the request number: a refusal's reason."""
+    number = next((t for t in tokens if t.used == "number"), None)
+    if number is None:
+        return ""
+    return " ".join(text.split()[number.chunk + 1:]).strip(" ,;:-")
+
+
+def _decide(parsed: Parsed, matches: list[_Match], tokens: list[Token]) -> None:
+    scores: dict[str, float] = defaultdict(float)
+    for match in matches:
+        scores[match.phrase.intent] += match.score
+    if not scores:
+        return
+    slots = {name for name, present in (
+        ("persons", bool(parsed.persons)), ("code", parsed.code is not None),
+        ("when", parsed.when is not None), ("number", parsed.number is not None),
+        ("raw", any(t.kind == "raw" for t in tokens))) if present}
+    ranked = sorted(((score + _fit(intent, slots), intent) for intent, score in scores.items()),
+                    key=lambda item: (-item[0], INTENTS.index(item[1])))
+    best = ranked[0][0]
+    close = [intent for score, intent in ranked if score > best - AMBIGUITY]
+    if len(close) == 1:
+        parsed.intent = close[0]
+    else:
+        parsed.readings = close[:3]

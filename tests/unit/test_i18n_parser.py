@@ -27,12 +27,20 @@ def test_catalogues_have_the_same_keys_and_placeholders(language: str) -> None:
             assert _placeholders(other[key]) == _placeholders(value), key
 
 
-def test_no_verb_means_two_intents() -> None:
-    from core.conversation.parser import _verbs
+def test_no_phrase_means_two_intents() -> None:
+    """Across the four catalogues, a phrase that decides an intent decides only that one."""
+    from collections import defaultdict
 
-    table = _verbs()
-    assert table[("inscrire",)][0] == "enroll"
-    assert table[("ok",)][0] == "confirm"
+    from core.conversation.understanding.vocabulary import vocabulary
+
+    meanings: dict[tuple[object, ...], set[str]] = defaultdict(set)
+    for phrases in vocabulary().phrases.values():
+        for phrase in phrases:
+            if phrase.strong:
+                meanings[(*phrase.words, phrase.gap)].add(phrase.intent)
+    assert meanings[("inscrire", None)] == {"enroll"}
+    assert vocabulary().flow_words["ok"] == "confirm"
+    assert {k: v for k, v in meanings.items() if len(v) > 1} == {}
 
 
 @pytest.mark.parametrize(("text", "intent", "language"), [
@@ -85,7 +93,7 @@ def test_arguments_are_separated() -> None:
     assert parsed.day == date(2027, 3, 12)
     assert parsed.rest == "Van den Bossche Els"
     parsed = parse("refuser 12 session complète")
-    assert parsed.number == 12 and parsed.rest == "session complète"
+    assert parsed.number == 12 and parsed.reason == "session complète"
     assert parse("inschrijven Peeters BOSA-101 12/03").day == date(2027, 3, 12)
     assert parse("inscrire Peeters bosa-1O1").code == "bosa-1O1"
 

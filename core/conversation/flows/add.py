@@ -21,7 +21,7 @@ class AddFlow:
 
     def start(self, turn: Turn, parsed: Parsed) -> Reply:
         require_active(turn.officer)
-        candidate = "".join(parsed.words) if parsed.words else ""
+        candidate = "".join(w for w in parsed.words if any(ch.isdigit() for ch in w))
         return self._nrn(turn, candidate)
 
     def _nrn(self, turn: Turn, text: str) -> Reply:

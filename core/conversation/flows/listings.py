@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from core.conversation.context import Turn
 from core.conversation.flows.base import Answer, person_answer, pick_person
-from core.conversation.flows.sessions import pick_training, session_answer
+from core.conversation.flows.sessions import (
+    keep_when,
+    pick_training,
+    session_answer,
+    stored_when,
+    within,
+)
 from core.conversation.parser import Parsed
 from core.conversation.types import Reply
 from core.errors import DomainError
@@ -19,10 +25,15 @@ class SeatsFlow:
     name = "seats"
 
     def start(self, turn: Turn, parsed: Parsed) -> Reply:
+        keep_when(turn, parsed)
         return self._show(turn, parsed.code)
 
     def resume(self, turn: Turn, step: str, answer: Answer) -> Reply:
-        return self._show(turn, answer.text.strip())
+        parsed = answer.parsed
+        if parsed is not None and parsed.when is not None:
+            keep_when(turn, parsed)
+        return self._show(turn, parsed.code if parsed is not None and parsed.code
+                          else answer.text.strip())
 
     def _show(self, turn: Turn, code: str | None) -> Reply:
         if not code:
@@ -36,6 +47,8 @@ class SeatsFlow:
         title = turn.title(training.titles, training.code)
         if not views:
             return turn.done(turn.t("training.no_session", code=training.code, title=title))
+        when = stored_when(turn)
+        views = (within(views, when) or views) if when is not None else views
         lines = [turn.t("seats.header", code=training.code, title=title)]
         lines += [f"• {turn.session_label(v)}" for v in views]
         return turn.done("\n".join(lines))
@@ -47,7 +60,10 @@ class OverviewFlow:
     def start(self, turn: Turn, parsed: Parsed) -> Reply:
         require_active(turn.officer)
         views = [v for v in catalog.upcoming_sessions(turn.uow, officer=turn.officer)
-                 if v.free > 0][:OVERVIEW_LIMIT]
+                 if v.free > 0]
+        if parsed.when is not None:
+            views = within(views, parsed.when)
+        views = views[:OVERVIEW_LIMIT]
         if not views:
             return turn.done(turn.t("overview.empty"))
         lines = [turn.t("overview.header", count=len(views))]
@@ -63,11 +79,12 @@ class ParticipantsFlow:
     name = "participants"
 
     def start(self, turn: Turn, parsed: Parsed) -> Reply:
-        turn.data["day"] = parsed.day.isoformat() if parsed.day else None
+        keep_when(turn, parsed)
         return pick_training(turn, self.name, parsed.code, _participants)
 
     def resume(self, turn: Turn, step: str, answer: Answer) -> Reply:
-        reply = session_answer(turn, self.name, step, answer.text, answer.value, _participants)
+        reply = session_answer(turn, self.name, step, answer.text, answer.value, _participants,
+                               answer.parsed)
         return reply or turn.done(turn.t("flow.lost"))
 
 
@@ -88,7 +105,9 @@ class ReportFlow:
 
     def start(self, turn: Turn, parsed: Parsed) -> Reply:
         require_active(turn.officer)
-        return pick_person(turn, self.name, parsed.rest, _report)
+        person = parsed.persons[0] if parsed.persons else None
+        return pick_person(turn, self.name, person.text if person else "", _report,
+                           person.sex if person else None)
 
     def resume(self, turn: Turn, step: str, answer: Answer) -> Reply:
         return (person_answer(turn, self.name, step, answer, _report)

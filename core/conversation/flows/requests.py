@@ -46,10 +46,10 @@ class DecideFlow:
         request = requests.get(turn.uow, parsed.number)
         if not responsible_for(turn.officer, request.organisation_id):
             raise DomainError("unknown_request", id=parsed.number)
-        turn.data.update(request_id=request.id, reason=parsed.rest or None)
+        turn.data.update(request_id=request.id, reason=parsed.reason or None)
         return turn.confirm(self.name, "confirm", turn.t(
             f"requests.{self.name}_confirm", request=phrases.request_line(turn.language, request),
-            reason=parsed.rest or "-"))
+            reason=parsed.reason or "-"))
 
     def resume(self, turn: Turn, step: str, answer: Answer) -> Reply:
         if not answer.confirmed:

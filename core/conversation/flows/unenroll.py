@@ -19,7 +19,9 @@ class UnenrollFlow:
 
     def start(self, turn: Turn, parsed: Parsed) -> Reply:
         turn.data["code"] = normalise_code(parsed.code) if parsed.code else None
-        return pick_person(turn, NAME, parsed.rest, _with_person)
+        person = parsed.persons[0] if parsed.persons else None
+        return pick_person(turn, NAME, person.text if person else "", _with_person,
+                           person.sex if person else None)
 
     def resume(self, turn: Turn, step: str, answer: Answer) -> Reply:
         reply = person_answer(turn, NAME, step, answer, _with_person)

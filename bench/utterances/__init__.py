@@ -1,0 +1,1 @@
+"""Officers' sentences in four languages, labelled, and the bench that reads them."""

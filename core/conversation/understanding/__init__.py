@@ -1,0 +1,1 @@
+"""The parts of reading a sentence: tokens, the four languages' vocabulary, dates, persons."""
