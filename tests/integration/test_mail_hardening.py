@@ -127,12 +127,17 @@ def through_smtp(world: World, raw: bytes, authserv_id: str | None, recipient: s
     return answer.decode().split()[-1]
 
 
-_users = iter(range(1, 10_000))
+_users = iter(range(1, 100_000))
+
+
+def fresh_user(prefix: str) -> str:
+    """A mailbox of its own on the shared server (one per test and database)."""
+    return f"{prefix}{next(_users)}"
 
 
 def through_imap(world: World, server: DovecotServer, raw: bytes,
                  authserv_id: str | None) -> str:
-    user = f"hardening{next(_users)}"
+    user = fresh_user("hardening")
     server.append(user, raw)
     mailbox = imap_poller.Mailbox.parse(server.url(user))
     with reading_with(world.app, authserv_id) as app, imap_poller.connect(mailbox) as client:
@@ -178,7 +183,7 @@ def test_hardening_corpus_through_every_door(world: World, imap_server: DovecotS
 def test_a_poison_message_does_not_hold_up_the_reply_behind_it(world: World,
                                                                 imap_server: DovecotServer) -> None:
     poisoned, genuine = submit(world, external_id="p1"), submit(world, external_id="p2")
-    user = "poison-then-genuine"
+    user = fresh_user("poison-then-genuine")
     imap_server.append(user, load(world, "deep_mime", poisoned))
     imap_server.append(user, reply(world, token_of(world, SOPHIE, genuine), "OK",
                                    message_id="<genuine@bosa.example>"))
@@ -230,7 +235,7 @@ def test_a_message_that_keeps_failing_is_passed_over_after_three_tries(
         world: World, imap_server: DovecotServer) -> None:
     stuck, genuine = submit(world, external_id="s1"), submit(world, external_id="s2")
     refuse_writes_of(world.app, "stuck-")
-    user = "keeps-failing"
+    user = fresh_user("keeps-failing")
     imap_server.append(user, reply(world, token_of(world, SOPHIE, stuck), "OK",
                                    message_id="<stuck-1@bosa.example>"))
     imap_server.append(user, reply(world, token_of(world, SOPHIE, genuine), "OK",
