@@ -17,7 +17,7 @@ from cli.runtime import make_app, print_json
 from core import migrate
 from core.app import App
 from core.conversation import Engine
-from core.demo import seed
+from core.demo import pdata_sample, seed
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -33,6 +33,7 @@ def demo(args: argparse.Namespace) -> int:
     if not args.json:
         print("seeding the demo database…", file=sys.stderr)
     summary = seed.seed(app)
+    sample = pdata_sample.write(app, app.settings.home / "pdata-sample.csv")
     if args.json:
         print_json(summary)
         return 0
@@ -40,6 +41,8 @@ def demo(args: argparse.Namespace) -> int:
     print(f"demo ready: {summary['collaborators']} collaborators, {len(summary['trainings'])} "
           f"trainings with planned sessions, {len(officers)} officers "
           f"({', '.join(o['email'] for o in officers)})", file=sys.stderr)
+    print(f"a P-data file with a few errors to try: itma-assistant import pdata --org BOSA "
+          f"{sample}", file=sys.stderr)
     if args.seed_only:
         return 0
     with gateways(app):

@@ -6,13 +6,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cli import card, commands, demo, officers, organisations, serve, teams
+from cli import card, commands, demo, officers, organisations, pdata, reports, serve, teams
 from cli.runtime import CommandError, private_files, run
 
 NOT_BUILT = {
     "helpdesk list": "helpdesk triage is not built yet",
-    "import pdata": "the P-data validation module is not built yet; "
-                    "`import collaborators` loads a full file",
 }
 
 
@@ -70,8 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("pdata", "validate and apply a personnel data update", imports)
     p.add_argument("--org", required=True)
     p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--errors", metavar="FILE", help="also write every error to this CSV file")
     p.add_argument("file")
-    p.set_defaults(func=_not_built("import pdata"))
+    p.set_defaults(func=pdata.import_pdata)
+    reports.register(group("reports", "exports as CSV or XLSX (formula-injection safe)"),
+                     command)
 
     officers.register(group("officers", "training officers and their access"), command)
     organisations.register(group("organisations", "organisations and their channels"), command)

@@ -430,3 +430,39 @@ class TeamsConversation(Base):
     organisation_id: Mapped[int | None] = mapped_column(
         ForeignKey("organisations.id", ondelete="SET NULL"), index=True)
     updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
+
+
+class PdataTermsAcceptance(Base):
+    """An officer accepted the validation module's terms of use (once per version)."""
+
+    __tablename__ = "pdata_terms_acceptances"
+    __table_args__ = (UniqueConstraint("officer_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"))
+    version: Mapped[str] = mapped_column(String(20))
+    accepted_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+
+class PdataUpload(Base):
+    """A P-data file validated in chat, waiting for the officer's one-click confirmation.
+
+    The file is kept encrypted and dropped once applied, refused again, discarded or expired.
+    """
+
+    __tablename__ = "pdata_uploads"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"),
+                                            index=True)
+    organisation: Mapped[str | None] = mapped_column(String(20))
+    """The organisation code the officer chose, when the file is for one of theirs only."""
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    language: Mapped[Language] = mapped_column(_enum(Language))
+    rows: Mapped[int] = mapped_column(Integer)
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[str] = mapped_column(String(20))
+    """validated → applied | rejected | discarded | expired."""
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    applied_at: Mapped[datetime | None] = mapped_column()
