@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.utterances import baseline, world
-from bench.utterances.corpus import HALVES, LANGUAGES, Utterance, load, person_key
+from bench.utterances.corpus import HALVES, LANGUAGES, Utterance, bench_clock, load, person_key
 from core import clock, i18n
 from core.conversation import Engine
 from core.conversation.parser import Parsed, parse
@@ -134,7 +134,7 @@ def main() -> int:
     args = argparser.parse_args()
     halves = HALVES if args.half == "all" else (args.half,)
     dates.warm_up()
-    clock.set_clock(lambda: world.BENCH_NOW)
+    clock.set_clock(bench_clock)
     results: dict[str, Any] = {}
     for half in halves:
         utterances = load((half,))
@@ -144,7 +144,7 @@ def main() -> int:
         rows = []
         engine = (defaultdict(lambda: defaultdict(int)) if args.parse_only
                   else engine_checks(utterances, show))
-        clock.set_clock(lambda: world.BENCH_NOW)
+        clock.set_clock(bench_clock)
         for language in (*LANGUAGES, "all"):
             chosen = [u for u in utterances if language in ("all", u.language)]
             scored = [u for u in chosen if u.intent != "none"]

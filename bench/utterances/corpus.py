@@ -7,8 +7,9 @@ period=…; number=N`. The intent `clarify` means "no intent to guess: ask"; `no
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from core.matching.normalise import PARTICLES, words
@@ -18,6 +19,13 @@ LANGUAGES = ("fr", "nl", "en", "de")
 HALVES = ("dev", "test")
 BENCH_NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 BENCH_TODAY: date = BENCH_NOW.date()
+_started = time.monotonic()
+
+
+def bench_clock() -> datetime:
+    """BENCH_NOW, moving on as real time does: the day is fixed, time still passes (the
+    collaborator index settles rows by their age)."""
+    return BENCH_NOW + timedelta(seconds=time.monotonic() - _started)
 OFFICERS = {"fr": "sophie.lambert@bosa.example", "nl": "pieter.janssens@fin.example",
             "en": "emma.wouters@jus.example", "de": "anna.schmitz@ibz.example"}
 

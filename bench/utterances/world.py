@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
 from sqlalchemy import delete, select
 
-from bench.utterances.corpus import BENCH_NOW, OFFICERS, Utterance
+from bench.utterances.corpus import OFFICERS, Utterance, bench_clock
 from core import clock, migrate
 from core.app import App, UnitOfWork
 from core.config import load_settings
@@ -32,21 +32,24 @@ from core.services import catalog, enrollment
 from core.services.access import officer_by_email
 
 CHANNEL = "console"
+SETTLED = timedelta(minutes=1)
 
 
 @contextmanager
 def demo_app() -> Iterator[App]:
     """The demo seeded in a throw-away SQLite database, on the bench's fixed day."""
-    clock.set_clock(lambda: BENCH_NOW)
+    clock.set_clock(bench_clock)
     with TemporaryDirectory(prefix="itma-utterances-") as home:
         app = App(load_settings({"ITMA_HOME": home,
                                  "ITMA_DATABASE_URL": f"sqlite:///{Path(home) / 'itma.db'}",
                                  "ITMA_SECRET_KEY": "bench-utterances-0123456789"}))
         migrate.upgrade(app.db)
         seed.seed(app)
+        clock.set_clock(lambda: bench_clock() + SETTLED)  # as if the seed were a minute old
         try:
             yield app
         finally:
+            _people.clear()
             app.close()
             clock.set_clock(None)
 
@@ -60,11 +63,11 @@ class Expected:
     code: str | None = None
 
 
-def _matches(label: str, person: Collaborator) -> bool:
+def _matches(label: str, surname_text: str, given_names: str) -> bool:
     """The label names this person: the whole surname, and given names as far as typed."""
     typed = words(label)
-    surname = compact(person.surname)
-    given = words(person.given_names)
+    surname = compact(surname_text)
+    given = words(given_names)
     for start in range(len(typed)):
         for end in range(start + 1, len(typed) + 1):
             if "".join(typed[start:end]) != surname:
@@ -75,13 +78,19 @@ def _matches(label: str, person: Collaborator) -> bool:
     return False
 
 
+_people: dict[str, list[tuple[int, str, str, set[str]]]] = {}
+
+
 def _person(uow: UnitOfWork, officer: Officer, label: str) -> int | None:
-    first = words(label)
-    candidates = uow.session.scalars(select(Collaborator).where(
-        Collaborator.organisation_id.in_([o.id for o in officer.organisations]),
-        Collaborator.active.is_(True)))
-    found = [c.id for c in candidates if any(w in c.search_key.split() for w in first)
-             and _matches(label, c)]
+    if officer.email not in _people:
+        _people[officer.email] = [(i, s, g, set(k.split())) for i, s, g, k in uow.session.execute(
+            select(Collaborator.id, Collaborator.surname, Collaborator.given_names,
+                   Collaborator.search_key).where(
+                Collaborator.organisation_id.in_([o.id for o in officer.organisations]),
+                Collaborator.active.is_(True)))]
+    first = set(words(label))
+    found = [i for i, surname, given, keys in _people[officer.email]
+             if first & keys and _matches(label, surname, given)]
     return found[0] if len(found) == 1 else None
 
 

@@ -323,7 +323,9 @@ def _decide(parsed: Parsed, matches: list[_Match], tokens: list[Token]) -> None:
     ranked = sorted(((score + _fit(intent, slots), intent) for intent, score in scores.items()),
                     key=lambda item: (-item[0], INTENTS.index(item[1])))
     best = ranked[0][0]
-    close = [intent for score, intent in ranked if score > best - AMBIGUITY]
+    if best <= 0:
+        return  # a greeting beside a code and a name decides nothing: ask from the slots
+    close = [intent for score, intent in ranked if score > best - AMBIGUITY and score > 0]
     if len(close) == 1:
         parsed.intent = close[0]
     else:

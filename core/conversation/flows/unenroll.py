@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core.conversation.context import Turn
 from core.conversation.flows.base import Answer, person_answer, pick_person
+from core.conversation.flows.sessions import keep_when, stored_when
 from core.conversation.parser import Parsed
 from core.conversation.types import Reply
 from core.models import Collaborator, Enrollment
@@ -19,6 +20,7 @@ class UnenrollFlow:
 
     def start(self, turn: Turn, parsed: Parsed) -> Reply:
         turn.data["code"] = normalise_code(parsed.code) if parsed.code else None
+        keep_when(turn, parsed)
         person = parsed.persons[0] if parsed.persons else None
         return pick_person(turn, NAME, person.text if person else "", _with_person,
                            person.sex if person else None)
@@ -46,6 +48,10 @@ def _with_person(turn: Turn, person: Collaborator) -> Reply:
     code = turn.data.get("code")
     if code:
         items = [e for e in items if e.session.training.code == code]
+    when = stored_when(turn)
+    if when is not None:
+        items = [e for e in items if e.session.starts_on <= when.end
+                 and e.session.ends_on >= when.start] or items
     if not items:
         return turn.done(turn.t("unenroll.nothing", name=person.display_name,
                                 code=code or turn.t("unenroll.any_training")))

@@ -245,6 +245,10 @@ class _Reader:
                 monday = self.today - timedelta(days=self.today.weekday()) + timedelta(days=7)
                 found = monday + timedelta(days=weekday)
                 self.take_span(i, *next_at[:1], *week_at[:1])
+            elif (day := self.day_after(i)) is not None:
+                found = self.weekday_on(weekday, day)  # "mercredi 9", "Wednesday the 9th"
+                self.take(i)
+                return When(found, found, "day")
             else:
                 ahead = (weekday - self.today.weekday() - 1) % 7 + 1
                 found = self.today + timedelta(days=ahead)
@@ -253,6 +257,37 @@ class _Reader:
                 self.take_span(i, *next_at[:1], *this_at[:1])
             return When(found, found, "day")
         return None
+
+    def day_after(self, index: int) -> int | None:
+        """The day number right after a weekday (glue allowed), taken; None if there is none."""
+        for k in (index + 1, index + 2):
+            token = self.free(k)
+            if token is None:
+                return None
+            day = _day_number(token, self.v)
+            if day is not None:
+                self.take(k)
+                return day
+            if token.key not in self.v.date_glue:
+                return None
+        return None
+
+    def weekday_on(self, weekday: int, day: int) -> date:
+        """The next date (from today) that is that day of the month and that weekday, or else
+        simply the next date with that day of the month."""
+        fallback = None
+        month, year = self.today.month, self.today.year
+        for _ in range(12):
+            try:
+                found = date(year, month, day)
+            except ValueError:
+                found = None
+            if found is not None and found >= self.today:
+                if found.weekday() == weekday:
+                    return found
+                fallback = fallback or found
+            month, year = (1, year + 1) if month == 12 else (month + 1, year)
+        return fallback or self.today
 
     def near(self, index: int) -> list[int]:
         """Free tokens within a few words, not across a word that is no date glue."""

@@ -21,7 +21,7 @@ CODE_LIKE = re.compile(r"^[A-Za-z]{2,6}[-_][A-Za-z0-9]{2,5}$")
 NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2}|\d{4}))?\.?$")
 ORDINAL_DAY = re.compile(r"^(\d{1,2})(?:\.|([a-zèé]{1,3}))$")
 YEAR = re.compile(r"^20\d\d$")
-_LEADING = "\"'«»“”„‘’([{¿¡<"
+_LEADING = "\"'«»“”„‘’([{¿¡<#"
 _TRAILING = "\"»“”)]}?!,;:…<>"
 _ELISION = re.compile(r"^(l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu)['’](.+)$", re.IGNORECASE)
 _POSSESSIVE = re.compile(r"^(.{2,})['’]s?$", re.IGNORECASE)
@@ -72,6 +72,7 @@ def strip_chunk(chunk: str) -> tuple[str, bool]:
     """Punctuation around a chunk off; True when a comma (or ; or :) followed it."""
     comma = bool(re.search(r"[,;]\W*$", chunk))
     chunk = chunk.lstrip(_LEADING)
+    chunk = re.sub(r"^[nN][°º](?=\d)", "", chunk)  # n°12, #12
     while chunk and chunk[-1] in _TRAILING:
         chunk = chunk[:-1]
     if chunk.endswith(".") and not re.search(r"\d\.$", chunk) and not re.fullmatch(
