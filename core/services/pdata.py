@@ -33,6 +33,7 @@ from sqlalchemy import bindparam, insert, select, update
 
 from core import clock, i18n, matching, nrn
 from core.app import UnitOfWork
+from core.config import TEMPLATES_DIR
 from core.errors import DomainError
 from core.models import (
     Collaborator,
@@ -230,7 +231,7 @@ def _scope(uow: UnitOfWork, who: Officer | Organisation,
 
 def _file_error(language: str, code: str, line: int | None = None, **params: Any) -> RowError:
     return RowError(line, None, None, None, "", code,
-                    i18n.t(language, f"pdata.error.{code}", **params))
+                    i18n.t(language, f"pdata.error.{code}", line=line, **params))
 
 
 @lru_cache(maxsize=4096)
@@ -312,7 +313,7 @@ class _RowChecker:
         self.column_items = list(columns.items())
 
     def error(self, line: int, column: str | None, value: str, code: str,
-              variant: str | int | None = None, **params: Any) -> None:
+              variant: str | int | None = None, /, **params: Any) -> None:
         index = self.columns.get(column) if column else None
         shown = _masked(value) if column == "national_register_number" else _shown(value)
         self.report.errors.append(RowError(
@@ -715,11 +716,10 @@ def _column_shown(error: RowError) -> str:
 def template(fmt: str = "csv") -> tuple[str, bytes]:
     """The empty template; as .xlsx its national number column is text, so Excel keeps the
     leading zero and never writes 8,5073E+10."""
-    header: list[str] = list(TEMPLATE_COLUMNS)
     if fmt == "xlsx":
         return "pdata-template.xlsx", exports.xlsx_bytes(
-            [exports.Sheet("P-data", header, [], text_columns=(0,))])
-    return "pdata-template.csv", (";".join(header) + "\r\n").encode("utf-8")
+            [exports.Sheet("P-data", list(TEMPLATE_COLUMNS), [], text_columns=(0,))])
+    return "pdata-template.csv", (TEMPLATES_DIR / "pdata-template.csv").read_bytes()
 
 
 # ---------------------------------------------------------------- terms of use
