@@ -87,8 +87,10 @@ def _person(uow: UnitOfWork, who: str, organisation: Organisation | None) -> int
         ids = ([organisation.id] if organisation else
                list(uow.session.scalars(select(Organisation.id))))
         hits = collaborators.search(uow, who, ids, limit=5)
-        winner = matching.clear_winner([h.candidate for h in hits])
-        if winner is None and len(hits) > 1:
+        exact = [h for h in hits if h.collaborator.display_name.casefold() == who.casefold()]
+        if len(exact) == 1:
+            hits = exact
+        elif matching.clear_winner([h.candidate for h in hits]) is None and len(hits) > 1:
             raise CommandError("several people match; give the id: " + "; ".join(
                 f"#{h.collaborator.id} {h.collaborator.display_name} "
                 f"({h.collaborator.organisation.code}, {h.collaborator.birth_year}, "
