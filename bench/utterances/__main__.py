@@ -40,6 +40,10 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
+def _share(value: float, n: int) -> str:
+    return f"{value:.1%}" if n else "—"
+
+
 def _when(parsed: Parsed) -> str | None:
     return parsed.when.label() if parsed.when else None
 
@@ -169,7 +173,9 @@ def main() -> int:
                 "one_sentence": counts["one_ok"] / max(counts["one_n"], 1),
                 "one_sentence_n": counts["one_n"],
                 "clarify_asks": counts["clarify_ok"] / max(counts["clarify_n"], 1),
+                "clarify_n": counts["clarify_n"],
                 "none_says_so": counts["none_ok"] / max(counts["none_n"], 1),
+                "none_n": counts["none_n"],
                 "p50_ms": percentile(times, 50), "p99_ms": percentile(times, 99),
                 "mean_ms": statistics.fmean(times),
                 "p99_every_run_ms": percentile(every_run, 99),
@@ -186,8 +192,9 @@ def main() -> int:
         print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for r in rows:
             print(f"| {r['language']} | {r['sentences']} | {r['intent']:.1%} | "
-                  f"{r['all_slots']:.1%} | {r['one_sentence']:.1%} ({r['one_sentence_n']}) | "
-                  f"{r['clarify_asks']:.0%} | {r['none_says_so']:.0%} | {r['p50_ms']:.3f} | "
+                  f"{r['all_slots']:.1%} | {_share(r['one_sentence'], r['one_sentence_n'])} "
+                  f"({r['one_sentence_n']}) | {_share(r['clarify_asks'], r['clarify_n'])} | "
+                  f"{_share(r['none_says_so'], r['none_n'])} | {r['p50_ms']:.3f} | "
                   f"{r['p99_ms']:.3f} | {r['p99_every_run_ms']:.3f} | {r['baseline_intent']:.1%} | "
                   f"{r['baseline_all_slots']:.1%} |")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

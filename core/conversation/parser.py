@@ -37,6 +37,8 @@ __all__ = ["INTENTS", "Parsed", "PersonQuery", "When", "parse", "warm_up"]
 AMBIGUITY = 0.25
 """Two intents closer than this are both offered."""
 UNUSED_SLOT = 0.5
+"""An intent that cannot use a slot the sentence has (a name for 'places') is less likely;
+half as much when that 'name' is one lower-case word, maybe just a word we do not know."""
 MISSING_SLOT = 0.3
 NUMBER_FITS = 0.3
 SLOTS: dict[str, frozenset[str]] = {
@@ -223,7 +225,9 @@ def _typo(tokens: list[Token], v: Vocabulary) -> _Match | None:
 
 def _fit(intent: str, slots: set[str]) -> float:
     uses = SLOTS.get(intent, frozenset())
-    score = -UNUSED_SLOT * len(slots - uses - {"when"})
+    score = -UNUSED_SLOT * len(slots - uses - {"when", "a word"})
+    if "a word" in slots and "persons" not in uses:
+        score -= UNUSED_SLOT / 2
     needed = NEEDS.get(intent)
     if needed and needed not in slots:
         score -= UNUSED_SLOT if needed == "number" else MISSING_SLOT
@@ -316,8 +320,11 @@ def _decide(parsed: Parsed, matches: list[_Match], tokens: list[Token]) -> None:
         scores[match.phrase.intent] += match.score
     if not scores:
         return
+    weak = bool(parsed.persons) and all(" " not in p.text and p.text.islower()
+                                        for p in parsed.persons)
     slots = {name for name, present in (
-        ("persons", bool(parsed.persons)), ("code", parsed.code is not None),
+        ("persons", bool(parsed.persons) and not weak), ("a word", weak),
+        ("code", parsed.code is not None),
         ("when", parsed.when is not None), ("number", parsed.number is not None),
         ("raw", any(t.kind == "raw" for t in tokens))) if present}
     ranked = sorted(((score + _fit(intent, slots), intent) for intent, score in scores.items()),

@@ -146,6 +146,7 @@ def vocabulary() -> Vocabulary:
         _add_words(found, found.polite, language, f"{u}.polite")
         _add_words(found, found.fillers, language, f"{u}.fillers")
         _add_words(found, found.fillers, language, f"{u}.nouns")
+        _add_words(found, found.fillers, language, f"{u}.verbs")
         _add_words(found, found.separators, language, f"{u}.separators")
         for sex, key in (("F", f"{u}.titles_female"), ("M", f"{u}.titles_male")):
             for text in _words(language, key):
