@@ -33,7 +33,9 @@ from core.conversation.types import (
     refuse_action,
     refuse_form_action,
 )
+from core.errors import DomainError
 from core.services import deliveries
+from core.services.outbox import Claimed, PermanentFailure, TemporaryFailure
 
 log = logging.getLogger(__name__)
 COMMAND = "/itma"
@@ -269,18 +271,6 @@ def build(app: App, engine: Engine, client: AsyncWebClient, signing_secret: str 
     return bolt
 
 
-async def post_notification(engine: Engine, client: AsyncWebClient, to: str, language: str,
-                            template: str, context: dict[str, Any], subject: str) -> None:
-    """Post one outbox message: a request card with its buttons, or a plain notice."""
-    _workspace, _, target = to.partition(":")
-    if template == "request_new":
-        reply = await asyncio.to_thread(desk.request_card, engine.app,
-                                        int(context["request_id"]), language)
-    else:
-        reply = Reply(subject, language)
-    await client.chat_postMessage(channel=target, **blocks.message(reply))
-
-
 PERMANENT_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived",
                               "user_not_found", "account_inactive", "invalid_auth",
                               "not_authed", "missing_scope"})
@@ -288,3 +278,28 @@ PERMANENT_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archive
 
 def is_permanent(error: SlackApiError) -> bool:
     return str(error.response.get("error")) in PERMANENT_ERRORS
+
+
+class SlackSender:
+    """The outbox's Slack channel: a request card with its buttons, or a one-line notice."""
+
+    channel = "slack"
+
+    def __init__(self, app: App, client: AsyncWebClient) -> None:
+        self.app = app
+        self.client = client
+
+    async def send(self, message: Claimed) -> None:
+        _workspace, _, target = message.to.partition(":")
+        try:
+            reply = await asyncio.to_thread(desk.notification, self.app, message.template,
+                                            message.context, message.language)
+        except (DomainError, KeyError, ValueError) as exc:
+            raise PermanentFailure(f"cannot render {message.template}: {exc!r}") from exc
+        try:
+            await self.client.chat_postMessage(channel=target, **blocks.message(reply))
+        except SlackApiError as exc:
+            error = str(exc.response.get("error"))
+            if is_permanent(exc):
+                raise PermanentFailure(error) from exc
+            raise TemporaryFailure(error) from exc

@@ -178,7 +178,7 @@ def outbox_list(args: argparse.Namespace) -> int:
 
     app = make_app()
     with app.unit_of_work(readonly=True) as uow:
-        rows = [{"id": m.id, "state": str(m.state), "to": m.to_address, "subject": m.subject,
+        rows = [{"id": m.id, "state": str(m.state), "to": m.to_address, "subject": _subject(m),
                  "template": m.template, "message_id": redact(m.message_id),
                  "created_at": m.created_at.isoformat(),
                  "sent_at": m.sent_at.isoformat() if m.sent_at else None}
@@ -193,13 +193,28 @@ def outbox_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _subject(message: OutboxMessage) -> str:
+    """What the recipient reads first, worded now as the sender will word it."""
+    from core import phrases
+    from mail_gateway import render
+
+    language, context = message.language.value, dict(message.context)
+    try:
+        if message.channel == "mail":
+            return render.subject(message.template, language, context)
+        return phrases.notification(language, message.template, context)
+    except (KeyError, ValueError, IndexError):
+        return f"({message.template})"
+
+
 def outbox_flush(_args: argparse.Namespace) -> int:
+    """The mail that is due, once (chat rows are posted by `serve`, which holds the clients)."""
     from mail_gateway import delivery
 
     app = make_app()
-    deliverer = delivery.Deliverer(app.settings)
-    sent, failed = delivery.flush(app, deliverer)
-    print(f"{sent} mail(s) delivered to {deliverer.target}"
+    sender = delivery.MailSender(app.settings)
+    sent, failed = delivery.flush(app, sender.deliverer)
+    print(f"{sent} mail(s) delivered to {sender.deliverer.target}"
           + (f", {failed} failed or deferred (see `outbox list`)" if failed else ""))
     return 0
 

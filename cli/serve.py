@@ -12,7 +12,7 @@ import sys
 import uvicorn
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import slack, slack_worker, web
+from bot import slack, web
 from bot.link_page import LinkPage
 from cli.runtime import CommandError, log_to_console, make_app
 from core import eid
@@ -20,7 +20,7 @@ from core.app import App
 from core.conversation import Engine
 from core.scheduler import Scheduler
 from core.services import outbox
-from mail_gateway import worker as mail_worker
+from mail_gateway import delivery
 from mail_gateway.worker import MailGateway
 
 log = logging.getLogger("itma.serve")
@@ -44,6 +44,7 @@ async def _serve(app: App) -> None:
     slack_endpoint = None
     socket_mode = None
     fronts = []
+    senders: dict[str, outbox.Sender] = {"mail": delivery.MailSender(settings)}
     if settings.slack_enabled:
         client = AsyncWebClient(token=settings.slack_bot_token,
                                 **({"base_url": settings.slack_api_url}
@@ -59,16 +60,14 @@ async def _serve(app: App) -> None:
                                                  web_client=client)
             await socket_mode.connect_async()
             fronts.append("Slack Socket Mode")
-        tasks.append(asyncio.create_task(slack_worker.run(app, engine, client, stop)))
-        fronts.append("Slack outbox worker")
+        senders["slack"] = slack.SlackSender(app, client)
     teams_bot, teams_endpoint = None, None
     if settings.teams_enabled:
         from bot import teams  # the SDK takes a second to import: only when Teams is configured
 
         teams_bot = teams.TeamsBot(app, engine)
         teams_endpoint = await teams_bot.initialize()
-        tasks.append(asyncio.create_task(outbox.deliver_forever(
-            app, {"teams": teams.TeamsSender(teams_bot)}, stop)))
+        senders["teams"] = teams.TeamsSender(teams_bot)
         fronts.append("Teams on /api/messages")
         if settings.teams_allow_unauthenticated:
             print("warning: ITMA_TEAMS_ALLOW_UNAUTHENTICATED=1: Teams activities are accepted "
@@ -84,7 +83,8 @@ async def _serve(app: App) -> None:
     link_host, link_port = link_page.address
     fronts.append(f"eID link page on {'http' if proxied else 'https'}://{link_host}:{link_port}"
                   + (" (behind a proxy)" if proxied else "") + f", OCSP {verifier.mode}")
-    tasks.append(asyncio.create_task(mail_worker.deliver_forever(app, stop)))
+    tasks.append(asyncio.create_task(outbox.deliver_forever(app, senders, stop)))
+    fronts.append("outbox → " + ", ".join(senders))
     tasks.append(asyncio.create_task(_schedule(app, stop)))
     fronts.append("scheduler (one instance at a time)")
     if settings.intake_secret:

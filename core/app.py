@@ -34,29 +34,29 @@ class UnitOfWork:
 
     def enqueue_mail(self, to: str, language: str, template: str, context: dict[str, Any],
                      token: str | None = None) -> OutboxMessage:
-        """Queue a mail in this transaction; the subject is rendered now, the body at delivery.
+        """Queue a mail in this transaction, as facts: the mail sender renders subject and body.
 
         A reply token, when given, goes into the Message-ID as well as the Reply-To address:
         mail systems that rewrite plus-addresses still carry it back in References.
         """
-        language = i18n.language_or_default(language)
         local = f"{uuid.uuid4().hex[:16]}.{token}" if token else uuid.uuid4().hex
         message = OutboxMessage(
-            channel="mail", to_address=to, language=language, template=template,
-            subject=i18n.t(language, f"mail.{template}.subject", **context),
+            channel="mail", to_address=to, language=i18n.language_or_default(language),
+            template=template, subject="",
             context={**context, **({"reply_token": token} if token else {})},
             message_id=f"<{local}@{self.app.settings.mail_domain}>")
         self.session.add(message)
         return message
 
-
     def enqueue_chat(self, platform: str, to: str, language: str, template: str,
-                     context: dict[str, Any]) -> OutboxMessage:
-        """Queue a chat message (Slack, Teams) for a worker of that platform to post."""
-        language = i18n.language_or_default(language)
+                     context: dict[str, Any]) -> OutboxMessage | None:
+        """Queue a chat message (Slack, Teams) as facts, if this deployment has that platform:
+        a row no sender will ever take is never written."""
+        if platform not in self.app.channels:
+            return None
         message = OutboxMessage(
-            channel=platform, to_address=to, language=language, template=template,
-            subject=i18n.t(language, f"notify.{template}", **context), context=context,
+            channel=platform, to_address=to, language=i18n.language_or_default(language),
+            template=template, subject="", context=context,
             message_id=f"<{uuid.uuid4().hex}@{self.app.settings.mail_domain}>")
         self.session.add(message)
         return message
@@ -68,6 +68,12 @@ class App:
         self.db = Database(settings.database_url)
         self.vault = NRNVault(settings.secret_key)
         self.collaborators = IndexedCollaborators()
+
+    @property
+    def channels(self) -> frozenset[str]:
+        """The outbox channels this deployment delivers: mail always, chat when configured."""
+        return frozenset({"mail"} | ({"slack"} if self.settings.slack_enabled else set())
+                         | ({"teams"} if self.settings.teams_enabled else set()))
 
     @classmethod
     def from_environment(cls) -> App:

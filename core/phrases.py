@@ -7,7 +7,8 @@ words themselves live in the catalogues (templates/i18n/).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 from core import i18n
 from core.models import Collaborator, EnrollmentState, RegistrationRequest, RequestState
@@ -60,24 +61,47 @@ def decided_line(language: str, request: RegistrationRequest) -> str:
                   reason=request.reason or "-")
 
 
-def decision_text(language: str, decision: requests.Decision) -> str:
-    """The one line an officer can trust after deciding a request (or finding it decided)."""
+def decision_facts(decision: requests.Decision) -> dict[str, Any]:
+    """A decision as plain facts (JSON), for a notification worded later by its sender."""
     request = decision.request
+    facts: dict[str, Any] = {"request_id": request.id, "approved": decision.approved,
+                             "changed": decision.changed}
     if not decision.changed:
-        return i18n.t(language, f"error.request_already_{request.state}", id=request.id,
-                      by=_decider(request), at=request.decided_at or "?")
-    if not decision.approved:
-        return i18n.t(language, "requests.refused", id=request.id)
-    outcome = decision.outcome
-    if outcome is None:
-        return i18n.t(language, "requests.approved_list", id=request.id,
-                      email=requests.typed_person(request)["email"] or "-")
-    enrollment = outcome.enrollment
-    key = ("requests.approved_waitlisted" if enrollment.state == EnrollmentState.WAITLISTED
-           else "requests.approved_enrolled")
-    return i18n.t(language, key, enrollment.collaborator.sex, id=request.id,
-                  name=enrollment.collaborator.display_name,
-                  code=enrollment.session.training.code, date=enrollment.session.starts_on)
+        facts.update(state=str(request.state), by=_decider(request),
+                     at=request.decided_at.isoformat() if request.decided_at else None)
+    elif decision.outcome is None:
+        facts["email"] = requests.typed_person(request)["email"] or "-"
+    else:
+        enrollment = decision.outcome.enrollment
+        facts.update(name=enrollment.collaborator.display_name, sex=enrollment.collaborator.sex,
+                     code=enrollment.session.training.code,
+                     date=enrollment.session.starts_on.isoformat(),
+                     waitlisted=enrollment.state == EnrollmentState.WAITLISTED)
+    return facts
+
+
+def decision_text(language: str, decision: requests.Decision | dict[str, Any]) -> str:
+    """The one line an officer can trust after deciding a request (or finding it decided)."""
+    facts = decision if isinstance(decision, dict) else decision_facts(decision)
+    request_id = facts["request_id"]
+    if not facts["changed"]:
+        at = datetime.fromisoformat(facts["at"]) if facts.get("at") else "?"
+        return i18n.t(language, f"error.request_already_{facts['state']}", id=request_id,
+                      by=facts["by"], at=at)
+    if not facts["approved"]:
+        return i18n.t(language, "requests.refused", id=request_id)
+    if "email" in facts:
+        return i18n.t(language, "requests.approved_list", id=request_id, email=facts["email"])
+    key = "requests.approved_waitlisted" if facts["waitlisted"] else "requests.approved_enrolled"
+    return i18n.t(language, key, facts["sex"], id=request_id, name=facts["name"],
+                  code=facts["code"], date=date.fromisoformat(facts["date"]))
+
+
+def notification(language: str, template: str, context: dict[str, Any]) -> str:
+    """The text of a chat notification queued as facts (outbox rows other than cards)."""
+    if template == "request_decided":
+        return decision_text(language, context)
+    return i18n.t(language, f"notify.{template}", **context)
 
 
 def _decider(request: RegistrationRequest) -> str:

@@ -7,6 +7,7 @@ delivery names its file after the outbox id, so a second attempt finds it and do
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import smtplib
@@ -21,6 +22,7 @@ from urllib.parse import unquote, urlsplit
 from core.app import App
 from core.config import ConfigError, Settings
 from core.services import outbox
+from core.services.outbox import PermanentFailure, TemporaryFailure
 from mail_gateway.render import bounce_address, build
 
 log = logging.getLogger(__name__)
@@ -45,14 +47,6 @@ class Relay:
         return cls(parts.hostname, parts.port or (465 if parts.scheme == "smtps" else 25),
                    parts.scheme == "smtps", unquote(parts.username) if parts.username else None,
                    unquote(parts.password) if parts.password else None)
-
-
-class TemporaryFailure(Exception):
-    """Try again later (relay down, 4xx)."""
-
-
-class PermanentFailure(Exception):
-    """Never going to work (5xx on the recipient, template missing)."""
 
 
 def send_relay(relay: Relay, mail: EmailMessage, sender: str, recipient: str) -> None:
@@ -118,27 +112,22 @@ class Deliverer:
             send_relay(self.relay, mail, bounce_address(self.settings), message.to)
 
 
-def flush(app: App, deliverer: Deliverer | None = None, limit: int = 100) -> tuple[int, int]:
-    """Deliver what is due once; returns (sent, failed)."""
-    deliverer = deliverer or Deliverer(app.settings)
-    sent = failed = 0
-    while True:
-        claimed = outbox.claim(app, CHANNEL, limit)
-        if not claimed:
-            return sent, failed
-        for message in claimed:
-            try:
-                deliverer.deliver(message)
-            except PermanentFailure as exc:
-                log.warning("mail #%s to %s failed for good: %s", message.id, message.to, exc)
-                outbox.mark_failed(app, message.id, str(exc), permanent=True)
-                failed += 1
-            except TemporaryFailure as exc:
-                log.info("mail #%s to %s deferred: %s", message.id, message.to, exc)
-                outbox.mark_failed(app, message.id, str(exc))
-                failed += 1
-            else:
-                outbox.mark_sent(app, message.id)
-                sent += 1
-        if len(claimed) < limit:
-            return sent, failed
+class MailSender:
+    """The outbox's mail channel: renders each row and hands it to the relay or the Maildir."""
+
+    channel = CHANNEL
+
+    def __init__(self, settings: Settings) -> None:
+        self.deliverer = Deliverer(settings)
+
+    async def send(self, message: outbox.Claimed) -> None:
+        await asyncio.to_thread(self.deliverer.deliver, message)
+
+
+def flush(app: App, deliverer: Deliverer | None = None) -> tuple[int, int]:
+    """Deliver the mail that is due, once (`outbox flush`, tests); returns (sent, failed)."""
+    sender = MailSender(app.settings)
+    if deliverer is not None:
+        sender.deliverer = deliverer
+    tally = asyncio.run(outbox.flush(app, {CHANNEL: sender}))
+    return tally.sent, tally.failed

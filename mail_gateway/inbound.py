@@ -23,13 +23,11 @@ import traceback
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-from core import clock
+from core import clock, phrases
 from core.app import App, UnitOfWork
-from core.conversation.context import Turn
-from core.conversation.flows.requests import approval_text
 from core.db import DatabaseError
 from core.errors import DomainError
-from core.models import RegistrationRequest, ReplyToken
+from core.models import ReplyToken
 from core.services import deliveries, reply_tokens, requests
 from mail_gateway import authentication
 from mail_gateway.automatic import automatic_reason
@@ -275,39 +273,32 @@ def _help_once(uow: UnitOfWork, to: str, language: str, context: dict[str, objec
 
 def _decide(uow: UnitOfWork, token: ReplyToken, approve: bool, reason: str | None,
             context: dict[str, str]) -> Outcome:
+    """The same use case as a chat or a card decision; the officer hears back by mail and in
+    every chat account they linked."""
     officer = token.officer
     language = officer.language.value
-    turn = Turn(uow, officer, language, "mail", officer.email)
+    facts = {**context, "name": officer.display_name, "request_id": token.request_id}
     try:
         with uow.session.begin_nested():
-            if approve:
-                text = approval_text(turn, *requests.approve(uow, officer, token.request_id,
-                                                             via="mail"))
-            else:
-                requests.refuse(uow, officer, token.request_id, reason, via="mail")
-                text = turn.t("requests.refused", id=token.request_id)
+            decision = requests.decide(uow, officer, token.request_id, approve, reason,
+                                       via="mail")
     except DomainError as exc:
-        if exc.code.startswith("request_already_"):
-            request = uow.session.get_one(RegistrationRequest, token.request_id)
-            uow.enqueue_mail(officer.email, language, "reply_already_decided", {
-                **context, "name": officer.display_name, "request_id": request.id,
-                "state": str(request.state),
-                "decided_by": request.decided_by.display_name if request.decided_by else "?",
-                "decided_at": request.decided_at.astimezone(clock.LOCAL_TZ)
-                .strftime("%d/%m/%Y %H:%M") if request.decided_at else "?"})
-            return Outcome("already_decided", exc.code)
         uow.enqueue_mail(officer.email, language, "reply_done",
-                         {**context, "name": officer.display_name,
-                          "request_id": token.request_id,
-                          "outcome_text": exc.message(language)})
+                         {**facts, "outcome_text": exc.message(language)})
         return Outcome("refused_by_rules", exc.code)
+    request = decision.request
+    if not decision.changed:
+        uow.enqueue_mail(officer.email, language, "reply_already_decided", {
+            **facts, "state": str(request.state),
+            "decided_by": request.decided_by.display_name if request.decided_by else "?",
+            "decided_at": request.decided_at.isoformat() if request.decided_at else None})
+        return Outcome("already_decided", f"request_already_{request.state}")
     reply_tokens.use(token)
-    uow.enqueue_mail(officer.email, language, "reply_done",
-                     {**context, "name": officer.display_name, "request_id": token.request_id,
-                      "outcome_text": text})
+    outcome = phrases.decision_facts(decision)
+    uow.enqueue_mail(officer.email, language, "reply_done", {**facts, "decision": outcome})
     for identity in officer.identities:
         if identity.platform in requests.CHAT_PLATFORMS:
             uow.enqueue_chat(identity.platform, f"{identity.workspace}:{identity.user_ref}",
-                             language, "notice", {"text": text})
-    return Outcome("approved" if approve else "refused", text)
-
+                             language, "request_decided", outcome)
+    return Outcome("approved" if approve else "refused",
+                   phrases.decision_text(language, outcome))

@@ -13,9 +13,16 @@ from functools import cache
 from typing import Any
 
 from icalendar import Calendar, Event
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    pass_context,
+    select_autoescape,
+)
+from jinja2.runtime import Context
 
-from core import i18n
+from core import i18n, phrases
 from core.config import TEMPLATES_DIR, Settings
 from core.services.outbox import Claimed
 
@@ -23,11 +30,20 @@ ICS_METHOD = {"enrollment_confirmed": "REQUEST", "unenrolled": "CANCEL"}
 HEADER_PRODUCT = "ITMA Assistant"
 
 
-def _day(value: str | date | None) -> str:
+@pass_context
+def _day(context: Context, value: str | date | None) -> str:
+    """`{{ start | day }}`: an ISO date of the row's facts, written the language's way."""
     if value is None:
         return ""
-    day = date.fromisoformat(str(value)[:10])
-    return day.strftime("%d/%m/%Y")
+    return i18n.day(context.get("language", "fr"), date.fromisoformat(str(value)[:10]))
+
+
+@pass_context
+def _moment(context: Context, value: str | None) -> str:
+    """`{{ decided_at | moment }}`: an ISO time, in Belgian local time."""
+    if not value:
+        return ""
+    return i18n.moment(context.get("language", "fr"), datetime.fromisoformat(str(value)))
 
 
 @cache
@@ -36,7 +52,13 @@ def environment() -> Environment:
                       autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
                       keep_trailing_newline=True)
     env.filters["day"] = _day
+    env.filters["moment"] = _moment
     return env
+
+
+def subject(template: str, language: str, context: dict[str, Any]) -> str:
+    """The subject, rendered at delivery from the row's facts like the body."""
+    return i18n.t(i18n.language_or_default(language), f"mail.{template}.subject", **context)
 
 
 def _template(name: str, language: str, kind: str) -> str:
@@ -86,6 +108,8 @@ def build(message: Claimed, settings: Settings) -> EmailMessage:
     language = i18n.language_or_default(message.language)
     context: dict[str, Any] = {"app_name": HEADER_PRODUCT, "language": language,
                                "name": "", **message.context}
+    if isinstance(context.get("decision"), dict):
+        context["outcome_text"] = phrases.decision_text(language, context["decision"])
     token = context.get("reply_token")
     if token:
         context["reply_address"] = reply_address(settings, token)
@@ -93,7 +117,7 @@ def build(message: Claimed, settings: Settings) -> EmailMessage:
     mail = EmailMessage()
     mail["From"] = settings.mail_from
     mail["To"] = formataddr((context.get("name") or "", message.to))
-    mail["Subject"] = message.subject
+    mail["Subject"] = subject(message.template, language, message.context)
     mail["Message-ID"] = message.message_id
     mail["Date"] = formatdate(localtime=True)
     mail["Auto-Submitted"] = "auto-generated"

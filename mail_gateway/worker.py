@@ -1,40 +1,17 @@
-"""The mail side of `serve`: outbox delivery with backoff, SMTP listener, IMAP pollers."""
+"""The mail side of `serve`: SMTP listener and IMAP pollers (delivery is the outbox's
+one loop, with mail_gateway.delivery.MailSender)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import threading
 from collections.abc import Callable
 
 from core.app import App
-from core.db import DatabaseError
 from mail_gateway import delivery, imap_poller, smtp_in
 
 log = logging.getLogger(__name__)
-
-
-async def deliver_forever(app: App, stop: asyncio.Event, interval: float = 1.0) -> None:
-    deliverer = delivery.Deliverer(app.settings)
-    database_down = False
-    while not stop.is_set():
-        try:
-            sent, _failed = await asyncio.to_thread(delivery.flush, app, deliverer)
-        except DatabaseError as exc:
-            if not database_down:
-                log.warning("%s: mail delivery paused until the database answers", exc)
-            database_down, sent = True, 0
-        except Exception:
-            log.exception("mail outbox worker")
-            sent = 0
-        else:
-            if database_down:
-                log.warning("database reachable again: mail delivery resumed")
-            database_down = False
-        if not sent:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), interval)
 
 
 class MailGateway:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from core import clock, i18n, phrases
@@ -48,6 +50,13 @@ def request_card(app: App, request_id: int, language: str) -> Reply:
             return Reply("\n".join(lines), language, ref=f"request:{request.id}")
         return Reply("\n".join(lines), language, actions=[APPROVE, REFUSE],
                      ref=f"request:{request.id}", done=False)
+
+
+def notification(app: App, template: str, context: dict[str, Any], language: str) -> Reply:
+    """What a chat sender posts for an outbox row: the request card, or a one-line notice."""
+    if template == "request_new":
+        return request_card(app, int(context["request_id"]), language)
+    return Reply(phrases.notification(language, template, context), language)
 
 
 def decide_request(app: App, officer_id: int, request_id: int, approve: bool,

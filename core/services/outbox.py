@@ -98,31 +98,44 @@ class Sender(Protocol):
     async def send(self, message: Claimed) -> None: ...
 
 
-async def deliver_once(app: App, senders: Mapping[str, Sender], limit: int = BATCH) -> int:
-    """Claim and deliver what is due on every channel once; returns how many were tried."""
-    tried = 0
+@dataclass
+class Tally:
+    sent: int = 0
+    failed: int = 0
+
+    @property
+    def tried(self) -> int:
+        return self.sent + self.failed
+
+
+async def deliver_once(app: App, senders: Mapping[str, Sender], limit: int = BATCH) -> Tally:
+    """Claim and deliver what is due on every channel once."""
+    tally = Tally()
     for channel, sender in senders.items():
         claimed = await asyncio.to_thread(claim, app, channel, limit)
         for message in claimed:
-            tried += 1
             try:
                 await sender.send(message)
             except PermanentFailure as exc:
                 log.warning("%s #%s failed for good: %s", channel, message.id, exc)
                 await asyncio.to_thread(mark_failed, app, message.id, str(exc), True)
+                tally.failed += 1
             except Exception as exc:
                 log.info("%s #%s deferred: %s", channel, message.id, exc)
                 await asyncio.to_thread(mark_failed, app, message.id, str(exc) or repr(exc))
+                tally.failed += 1
             else:
                 await asyncio.to_thread(mark_sent, app, message.id)
-    return tried
+                tally.sent += 1
+    return tally
 
 
-async def flush(app: App, senders: Mapping[str, Sender]) -> int:
-    """Deliver until nothing is due (the `outbox flush` command); returns how many were tried."""
-    total = 0
-    while tried := await deliver_once(app, senders):  # a claimed row is leased or settled:
-        total += tried                                # the loop ends
+async def flush(app: App, senders: Mapping[str, Sender]) -> Tally:
+    """Deliver until nothing is due (the `outbox flush` command)."""
+    total = Tally()
+    while (tally := await deliver_once(app, senders)).tried:  # a claimed row is leased or
+        total.sent += tally.sent                               # settled: the loop ends
+        total.failed += tally.failed
     return total
 
 
@@ -132,7 +145,7 @@ async def deliver_forever(app: App, senders: Mapping[str, Sender], stop: asyncio
     database_down = False
     while not stop.is_set():
         try:
-            tried = await deliver_once(app, senders)
+            tried = (await deliver_once(app, senders)).tried
         except DatabaseError as exc:
             if not database_down:
                 log.warning("%s: outbox delivery paused until the database answers", exc)

@@ -193,14 +193,13 @@ def notify_officers(uow: UnitOfWork, request: RegistrationRequest) -> int:
         count += 1
         for identity in officer.identities:
             if identity.platform in CHAT_PLATFORMS:
-                uow.enqueue_chat(identity.platform, f"{identity.workspace}:{identity.user_ref}",
-                                 language, "request_new", context)
-                count += 1
+                count += uow.enqueue_chat(identity.platform,
+                                          f"{identity.workspace}:{identity.user_ref}",
+                                          language, "request_new", context) is not None
     if request.organisation.slack_channel:
         language = request.organisation.languages.split(",")[0]
-        uow.enqueue_chat("slack", request.organisation.slack_channel, language, "request_new",
-                         context)
-        count += 1
+        count += uow.enqueue_chat("slack", request.organisation.slack_channel, language,
+                                  "request_new", context) is not None
     return count
 
 

@@ -14,6 +14,7 @@ from core.errors import DomainError
 from core.models import OutboxMessage, RegistrationRequest, RequestState
 from core.services import intake, requests
 from core.services.access import officer_by_email
+from mail_gateway import render
 from tests.conftest import World
 
 NRN = "85073003328"
@@ -194,7 +195,9 @@ def test_malformed_stored_rows_are_read_defensively(world: World) -> None:
                                     "session_start": None, "title": "Gestion du temps",
                                     "place": None}
         assert requests.notify_officers(uow, row) >= 1
-        subjects = [m.subject for m in uow.session.scalars(select(OutboxMessage))]
+        subjects = [render.subject(m.template, m.language.value, m.context)
+                    for m in uow.session.scalars(select(OutboxMessage))
+                    if m.channel == "mail"]
         assert subjects and all("\n" not in s and "\r" not in s for s in subjects)
         requests.as_json(row)
     for wants in ({"kind": 3}, {}, {"kind": "session", "training_code": None},

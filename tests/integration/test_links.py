@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from core import clock, nrn
+from core import clock, nrn, phrases
 from core.conversation import Engine, Inbound
 from core.eid import Identity
 from core.errors import DomainError
@@ -38,6 +39,8 @@ def token_of(url: str) -> str:
 
 
 def test_link_completes_once_and_tells_the_chat(world: World, officer: str) -> None:
+    world.app.settings = dataclasses.replace(world.app.settings, slack_bot_token="xoxb-t",
+                                             slack_signing_secret="s")  # Slack deployed
     with world.app.unit_of_work() as uow:
         url = links.issue(uow, "slack", "T1", "U9")
     assert url.startswith(world.app.settings.public_url + "/link/")
@@ -55,7 +58,8 @@ def test_link_completes_once_and_tells_the_chat(world: World, officer: str) -> N
         "slack", "T1", "U9", "eid")
     assert chat.cert_fingerprint == "ab" * 32
     assert token not in stored.token_hash  # only a hash is kept
-    assert notice.to_address == "T1:U9" and "Hanne Claes" in notice.subject
+    assert notice.to_address == "T1:U9" and "Hanne Claes" in phrases.notification(
+        notice.language.value, notice.template, notice.context)
     with pytest.raises(DomainError) as used, world.app.unit_of_work() as uow:
         links.complete(uow, token, identity())
     assert used.value.code == "link_used"

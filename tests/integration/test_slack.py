@@ -6,6 +6,7 @@ Slack signs them, and every chat.postMessage / chat.update / views.* call record
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import urllib.error
@@ -84,6 +85,11 @@ def slack(world: World) -> Iterator[Slack]:
             "ITMA_HOME": str(settings.home), "ITMA_DATABASE_URL": settings.database_url,
             "ITMA_SECRET_KEY": settings.secret_key.decode(), "ITMA_SLACK_BOT_TOKEN": "xoxb-test",
             "ITMA_SLACK_SIGNING_SECRET": SECRET, "ITMA_SLACK_API_URL": mock.api_url}) as base:
+        # the test process is one more process of the same deployment: Slack configured too,
+        # so what it queues (requests submitted here) includes the Slack rows serve delivers
+        world.app.settings = dataclasses.replace(
+            settings, slack_bot_token="xoxb-test", slack_signing_secret=SECRET,
+            slack_api_url=mock.api_url)
         yield Slack(base, mock)
 
 

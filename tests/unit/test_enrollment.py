@@ -19,6 +19,7 @@ from core.models import (
 )
 from core.services import catalog, enrollment
 from core.services.access import officer_by_email
+from mail_gateway import render
 from tests.conftest import NOW, World
 
 S = EnrollmentState
@@ -47,7 +48,8 @@ def test_enroll_takes_a_seat_writes_history_audit_and_outbox(world: World) -> No
     assert (view.free, view.enrolled) == (2, 1)
     assert mail.to_address == "marie.dupont_marie@example.be"
     assert mail.template == "enrollment_confirmed"
-    assert mail.subject.startswith("Inscription confirmée : BOSA-101")
+    assert render.subject(mail.template, mail.language.value, mail.context).startswith(
+        "Inscription confirmée : BOSA-101")
     assert mail.message_id.endswith("@itma.localhost>")
     assert _count(world, EnrollmentEvent) == 1
     assert _count(world, AuditEvent, AuditEvent.action == "enrollment.enrolled") == 1

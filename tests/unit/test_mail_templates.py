@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from mail_gateway import render as mail_render
 
 MAIL_DIR = Path(__file__).resolve().parents[2] / "templates" / "mail"
 LANGUAGES = ("fr", "nl", "en", "de")
@@ -27,18 +28,10 @@ REPLY_ADDRESS = "reply+Tok3n_abc@itma.localhost"
 HTML_MAILS = sorted(p for p in MAIL_DIR.glob("*.html") if not p.name.startswith("_"))
 
 
-def day(value: str | date | datetime | None) -> str:
-    if isinstance(value, datetime | date):
-        return value.strftime("%d/%m/%Y")
-    return date.fromisoformat(str(value)[:10]).strftime("%d/%m/%Y")
-
-
 @pytest.fixture(scope="module")
 def env() -> Environment:
-    environment = Environment(loader=FileSystemLoader(str(MAIL_DIR)),
-                              autoescape=select_autoescape(["html"]), undefined=StrictUndefined)
-    environment.filters["day"] = day
-    return environment
+    """The product's own environment: its filters write dates the language's way."""
+    return mail_render.environment()
 
 
 def sample(mail: str, language: str, /, **overrides: object) -> dict:
@@ -68,7 +61,7 @@ def sample(mail: str, language: str, /, **overrides: object) -> dict:
         "reply_done": {"request_id": 12, "outcome_text": "Demande #12 approuvée : Dupont Marie "
                                                          "est inscrite à BOSA-101 (12/03/2027)."},
         "reply_already_decided": {"request_id": 12, "decided_by": "Sophie Lambert",
-                                  "decided_at": "12/03/2027 14:05", "state": "approved"},
+                                  "decided_at": "2027-03-12T13:05:00+00:00", "state": "approved"},
         "reply_token_invalid": {"reason": "expired"},
         "reply_help": {"request_id": 12, "reply_address": REPLY_ADDRESS},
     }
@@ -265,7 +258,7 @@ def test_recipient_name_is_escaped_in_every_html_mail(env: Environment, name: st
 
 def test_html_stays_escaped_without_environment_autoescape() -> None:
     plain = Environment(loader=FileSystemLoader(str(MAIL_DIR)), undefined=StrictUndefined)
-    plain.filters["day"] = day
+    plain.filters.update(mail_render.environment().filters)
     page = render(plain, "reply_done", "fr", "html",
                   sample("reply_done", "fr", outcome_text="<script>x</script>"))
     assert "<script>" not in page and "&lt;script&gt;" in page

@@ -8,8 +8,7 @@ from core.conversation.flows.base import Answer
 from core.conversation.parser import Parsed
 from core.conversation.types import Reply
 from core.errors import DomainError
-from core.models import RegistrationRequest
-from core.services import enrollment, requests
+from core.services import requests
 from core.services.access import require_active, responsible_for
 
 
@@ -73,8 +72,3 @@ def decide(turn: Turn, request_id: int, approved: bool, reason: str | None, *,
         return turn.confirm("approve", "mismatch", exc.message(turn.language))
     return turn.done(phrases.decision_text(turn.language, decision))
 
-
-def approval_text(turn: Turn, request: RegistrationRequest,
-                  outcome: enrollment.Outcome | None) -> str:
-    """Transitional: the mail gateway's old way to word an approval (phrases.decision_text)."""
-    return phrases.decision_text(turn.language, requests.Decision(request, True, True, outcome))
