@@ -18,6 +18,8 @@ system-packages:
 	@scripts/install-system-packages
 
 demo: system-packages $(STAMP)
+	@echo "Teams without Microsoft: docs/teams.md, section 7 (a local connector that prints the cards,"
+	@echo "  ITMA_TEAMS_ALLOW_UNAUTHENTICATED=1 serve, python -m tests.support.teams_activities places DIG-101)"
 	@$(BIN)/itma-assistant demo
 
 lint: $(STAMP)

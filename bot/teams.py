@@ -14,6 +14,7 @@ rule lives here: the engine and the core services decide everything.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -62,7 +63,12 @@ log = logging.getLogger(__name__)
 ENDPOINT = "/api/messages"
 DEFAULT_SERVICE_URL = "https://smba.trafficmanager.net/teams"
 """Where a conversation is opened for someone the bot has never heard from (any region)."""
-WORKERS = 4
+WORKERS = 1
+"""Threads for the core: few, so the event loop keeps its share of the interpreter and answers
+Teams promptly under load (the turns are CPU-bound Python: more threads would not add work)."""
+LANES = 2
+"""Messages are worked on in lanes, by conversation and sender: a person's are answered in
+order, while one person's answer is being posted another's turn runs."""
 AT_TAG = re.compile(r"</?at>")
 CardResponse = AdaptiveCardActionCardResponse | AdaptiveCardActionMessageResponse
 
@@ -217,14 +223,24 @@ class TeamsBot:
         self._work = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="teams-work")
         self._apis: dict[str, ApiClient] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._lanes: list[asyncio.Queue[MessageActivity]] = [asyncio.Queue()
+                                                             for _ in range(LANES)]
+        self._lane_tasks: list[asyncio.Task[None]] = []
 
     async def initialize(self) -> Endpoint:
         """Let the SDK register its messaging route; returns the endpoint for the ASGI app."""
         await self.sdk.initialize()
+        loop = asyncio.get_running_loop()
+        self._lane_tasks = [loop.create_task(self._lane(lane)) for lane in self._lanes]
         return self.adapter.endpoint(ENDPOINT)
 
     async def close(self, timeout: float = 5.0) -> None:
         """Finish the answers being worked on, then stop the worker threads."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*(lane.join() for lane in self._lanes)),
+                                   timeout)
+        for task in self._lane_tasks:
+            task.cancel()
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=timeout)
         self._work.shutdown(wait=False, cancel_futures=True)
@@ -244,6 +260,16 @@ class TeamsBot:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._settled)
+
+    async def _lane(self, lane: asyncio.Queue[MessageActivity]) -> None:
+        while True:
+            activity = await lane.get()
+            try:
+                await self._message(activity)
+            except Exception as exc:
+                log.error("teams: answer failed: %r", exc)
+            finally:
+                lane.task_done()
 
     def _settled(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -266,15 +292,23 @@ class TeamsBot:
             return False
         return True
 
-    async def _arrive(self, activity: Any) -> bool:
+    def _first_time(self, activity: Any) -> bool:
         """False for a redelivered activity; remembers where its sender can be reached."""
         if self.bot_id is None and activity.recipient is not None:
             self.bot_id = activity.recipient.id  # without credentials: learnt from Teams
         key = store.delivery_key(activity.conversation.id, activity.id) if activity.id else None
-        fresh: bool = await self._run(store.arrive, self.app, key, _reference(activity))
+        fresh = store.arrive(self.app, key, _reference(activity))
         if not fresh:
             log.info("teams: activity delivered again; handled once")
         return fresh
+
+    async def _arrive(self, activity: Any) -> bool:
+        fresh: bool = await self._run(self._first_time, activity)
+        return fresh
+
+    def _turn(self, activity: MessageActivity, inbound: Inbound) -> Reply | None:
+        """The redelivery check and the engine's turn in one trip to a worker thread."""
+        return self.engine.handle(inbound) if self._first_time(activity) else None
 
     # -- posting ----------------------------------------------------------------------------
 
@@ -336,18 +370,25 @@ class TeamsBot:
     # -- messages ---------------------------------------------------------------------------
 
     async def _on_message(self, ctx: ActivityContext[MessageActivity]) -> None:
-        self._later(self._message(ctx.activity))
+        """Answered 200 now; worked on in the sender's lane."""
+        activity = ctx.activity
+        sender = activity.from_.id if activity.from_ else ""
+        self._lanes[hash((activity.conversation.id, sender)) % LANES].put_nowait(activity)
 
     async def _message(self, activity: MessageActivity) -> None:
         person = _person(activity)
-        if not self._allowed(person) or not await self._arrive(activity):
+        if not self._allowed(person):
             return
         assert person is not None
         value = activity.value if isinstance(activity.value, dict) else None
         if value and isinstance(value.get(cards.ACTION), str):
-            await self._submitted(activity, person, value)
+            if await self._arrive(activity):
+                await self._submitted(activity, person, value)
             return
-        reply = await self._converse(person.inbound(text=_text(activity) or "?"))
+        reply: Reply | None = await self._run(self._turn, activity,
+                                              person.inbound(text=_text(activity) or "?"))
+        if reply is None:
+            return
         await self.tell(person, reply)
         if not person.personal:
             await self._answered_privately(person, reply.language)

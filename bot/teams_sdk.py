@@ -67,6 +67,7 @@ with clean_environment(), warnings.catch_warnings():
     )
     from microsoft_teams.apps import ActivityContext
     from microsoft_teams.apps import App as SdkApp
+    from microsoft_teams.apps.http import FastAPIAdapter
     from microsoft_teams.apps.http.adapter import HttpRequest, HttpResponse, HttpRouteHandler
     from microsoft_teams.cards import (
         ActionSet,
@@ -99,6 +100,7 @@ __all__ = [
     "ConversationUpdateActivity",
     "CreateConversationParams",
     "ExecuteAction",
+    "FastAPIAdapter",
     "HttpRequest",
     "HttpResponse",
     "HttpRouteHandler",

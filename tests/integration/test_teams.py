@@ -27,7 +27,6 @@ from core.models import (
     Enrollment,
     LinkToken,
     OutboxMessage,
-    OutboxState,
     RegistrationRequest,
     RequestState,
     TeamsConversation,
@@ -315,8 +314,8 @@ def test_request_cards_reach_officers_and_are_decided_once(teams: Teams, world: 
     assert "Refused by Sophie Lambert" in texts(shown(late))
     assert told is not None and "already refused by Sophie Lambert" in texts(told.card)
     assert _state(world, request_id).state == RequestState.REFUSED
-    assert sorted(_delivered(world)) == [(f"{TENANT}:{EMMA.aad}", "sent"),
-                                         (f"{TENANT}:{SOPHIE.aad}", "sent")]
+    assert eventually(lambda: sorted(_delivered(world)), [(f"{TENANT}:{EMMA.aad}", "sent"),
+                                                          (f"{TENANT}:{SOPHIE.aad}", "sent")])
 
 
 def test_approve_and_refusals_for_who_may_not_decide(teams: Teams, world: World) -> None:
@@ -448,11 +447,8 @@ def test_malformed_bodies_and_connector_failures(teams: Teams, world: World) -> 
     _request(world)
     posts = teams.connector.wait_for("create", 2)
     assert sorted(p.status for p in posts) == [200, 503]
-    with world.app.unit_of_work(readonly=True) as uow:
-        rows = list(uow.session.scalars(select(OutboxMessage).where(
-            OutboxMessage.channel == "teams")))
-    assert sorted((str(r.state), r.last_error or "") for r in rows) == [
-        ("pending", "Bot Connector answered 503"), ("sent", "")]
+    assert eventually(lambda: _settled(world), [("pending", "Bot Connector answered 503"),
+                                                ("sent", "")])
     teams.connector.fail("create", 403, times=2)  # the app blocked: never tried again
     with world.app.unit_of_work() as uow:
         requests.submit(uow, {
@@ -460,11 +456,24 @@ def test_malformed_bodies_and_connector_failures(teams: Teams, world: World) -> 
             "person": {"surname": "Goossens", "given_names": "An", "language": "nl",
                        "email": "an.goossens@example.be", "organisation": "BOSA"}})
     teams.connector.wait_for("create", 4)
-    time.sleep(0.5)
+    refused = ("failed", "Bot Connector refused the message (403)")
+    assert eventually(lambda: [r for r in _settled(world) if r[0] == "failed"], [refused] * 2)
+
+
+def _settled(world: World) -> list[tuple[str, str]]:
     with world.app.unit_of_work(readonly=True) as uow:
-        failed = uow.session.scalars(select(OutboxMessage).where(
-            OutboxMessage.channel == "teams", OutboxMessage.state == OutboxState.FAILED)).all()
-    assert [r.last_error for r in failed] == ["Bot Connector refused the message (403)"] * 2
+        rows = uow.session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "teams"))
+        return sorted((str(r.state), r.last_error or "") for r in rows)
+
+
+def eventually(read: Any, expected: Any, timeout: float = 10.0) -> bool:
+    """True once read() == expected (the outbox worker settles rows after posting them)."""
+    deadline = time.monotonic() + timeout
+    while (found := read()) != expected:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{found!r} != {expected!r}")
+        time.sleep(0.05)
+    return True
 
 
 def _cli(world: World) -> Any:

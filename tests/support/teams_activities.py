@@ -213,3 +213,29 @@ class Signer:
         claims = {"iss": issuer, "aud": audience, "serviceurl": service_url, "nbf": now - 5,
                   "iat": now - 5, "exp": now + lifetime}
         return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.kid})
+
+
+def main() -> int:
+    """python -m tests.support.teams_activities [--url …] [--service-url …] TEXT: post one
+    message activity to serve, as Teams would (unauthenticated: development only)."""
+    import argparse
+    import urllib.request
+
+    parser = argparse.ArgumentParser(prog="python -m tests.support.teams_activities")
+    parser.add_argument("--url", default="http://127.0.0.1:8080/api/messages")
+    parser.add_argument("--service-url", default="http://127.0.0.1:3979")
+    parser.add_argument("--tenant", default="demo-tenant")
+    parser.add_argument("--user", default="demo-user", help="the Entra object id")
+    parser.add_argument("text", nargs="+")
+    args = parser.parse_args()
+    activity = message(" ".join(args.text), Person(args.tenant, args.user, "Demo"),
+                       service_url=args.service_url)
+    request = urllib.request.Request(args.url, data=json.dumps(activity).encode(),
+                                     method="POST", headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        print(f"HTTP {answer.status}: the answer goes to the connector")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

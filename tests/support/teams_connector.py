@@ -117,7 +117,7 @@ class TeamsConnector:
         class Handler(_Handler):
             owner = connector
 
-        server = ThreadingHTTPServer((HOST, 0), Handler)
+        server = _Server((HOST, 0), Handler)
         server.daemon_threads = True
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                                   name=f"teams-connector-{server.server_address[1]}",
@@ -206,8 +206,14 @@ class TeamsConnector:
         return int(status), answer
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the SDK's clients connect in bursts
+
+
 class _Handler(BaseHTTPRequestHandler):
     owner: TeamsConnector
+    protocol_version = "HTTP/1.1"  # keep-alive, as the real connector
+    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed ACK
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -264,3 +270,41 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
+
+
+def main() -> int:
+    """python -m tests.support.teams_connector [--port 3979]: a connector that prints the
+    messages the bot posts (their card texts and buttons), to try Teams without Microsoft."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tests.support.teams_connector")
+    parser.add_argument("--port", type=int, default=3979)
+    args = parser.parse_args()
+    connector = TeamsConnector()
+
+    class Printing(_Handler):
+        owner = connector
+
+        def _connector(self) -> None:
+            super()._connector()
+            call = connector.calls[-1] if connector.calls else None
+            if call is not None:
+                card = call.card or {}
+                choices = [f"  ( ) {c.get('title')}" for e in card.get("body") or []
+                           if e.get("type") == "Input.ChoiceSet" for c in e.get("choices") or []]
+                buttons = [str(a.get("title")) for a in card.get("actions") or []]
+                print("\n".join([f"── {call.kind} {call.conversation_id or ''}", call.text,
+                                 *choices, *([f"[{' | '.join(buttons)}]"] if buttons else [])]),
+                      flush=True)
+                connector.clear()
+
+    server = _Server((HOST, args.port), Printing)
+    connector._server = server
+    print(f"Bot Connector stand-in on {connector.url}: answers are printed here", flush=True)
+    with suppress(KeyboardInterrupt):
+        server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

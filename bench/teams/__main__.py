@@ -1,0 +1,288 @@
+"""python -m bench.teams [--seconds 10] [--rates 200] — Teams HTTP answers and throughput.
+
+One command, one run: a temporary ITMA_HOME with the demo seeded in SQLite, a local Bot
+Connector (tests.support.teams_connector) receiving every message the bots post, and two
+servers on loopback:
+
+* echo — a Teams SDK app whose message handler only echoes the text, on the SDK's own server
+  (bench/teams/echo_app.py);
+* itma — the real `itma-assistant serve` subprocess (tests.support.server.serve).
+
+Both accept activities unauthenticated (ITMA_TEAMS_ALLOW_UNAUTHENTICATED=1 and its SDK
+equivalent), so neither pays for JWT checks nor for token requests to Microsoft. For each rate,
+echo then itma, a separate load-generator process (bench/teams/load.py) posts message activities
+open-loop for --seconds (a mix of places, inscrire, formations and rapport from one linked
+officer) and measures every HTTP answer; the connector then counts the answers posted. Prints a
+Markdown table with the itma/echo ratios and the verdict against the targets, and writes
+bench/results/teams.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from bench.slack.__main__ import child_pid, cpu_seconds, mix, wait_healthy
+from core import migrate
+from core.app import App
+from core.config import load_settings
+from core.demo import seed
+from core.models import Collaborator
+from core.services import catalog
+from core.services.access import link_identity, officer_by_email
+from tests.support.processes import stop
+from tests.support.server import free_port, serve
+from tests.support.teams_activities import Person, message
+from tests.support.teams_connector import TeamsConnector
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "bench" / "results"
+SECRET_KEY = "bench-teams-secret-key-0123456789"
+OFFICER = Person("bench-tenant", "aad-bench-officer", "Sophie Lambert")
+TARGET_P99_MS, TARGET_RATE, TARGET_THROUGHPUT = 50.0, 200, 0.8
+BAD_REPLIES = ("pas compris", "pas encore lié")
+
+
+def log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def prepare(home: Path, rng: random.Random) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Migrate and seed the demo, link the bench's Teams user to the demo officer."""
+    env = {"ITMA_HOME": str(home), "ITMA_DATABASE_URL": f"sqlite:///{home / 'itma.db'}",
+           "ITMA_SECRET_KEY": SECRET_KEY, "ITMA_SMTP_LISTEN": f"127.0.0.1:{free_port()}",
+           "ITMA_LINK_LISTEN": f"127.0.0.1:{free_port()}"}
+    app = App(load_settings(dict(env)))
+    try:
+        migrate.upgrade(app.db)
+        seed.seed(app)
+        with app.unit_of_work() as uow:
+            officer = officer_by_email(uow, seed.DEMO_OFFICER)
+            link_identity(uow, officer, "teams", OFFICER.tenant, OFFICER.aad, via="bench")
+            codes = sorted({v.training for v in catalog.upcoming_sessions(uow, officer=officer)})
+            surnames = sorted(set(uow.session.scalars(
+                select(Collaborator.surname).where(
+                    Collaborator.organisation_id.in_([o.id for o in officer.organisations]),
+                    Collaborator.active.is_(True)))))
+    finally:
+        app.close()
+    surnames = rng.sample(surnames, min(40, len(surnames)))
+    kinds = {"places": [f"places {code}" for code in codes[:10]],
+             "inscrire": [f"inscrire {rng.choice(surnames)} {rng.choice(codes)}"
+                          for _ in range(40)],
+             "formations": ["formations"],
+             "rapport": [f"rapport {name}" for name in surnames]}
+    return env, kinds
+
+
+@contextmanager
+def echo(connector: TeamsConnector, home: Path) -> Iterator[tuple[str, int]]:
+    port = free_port()
+    with (home / "echo.out").open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bench.teams.echo_app", "--port", str(port),
+             "--service-url", connector.url], env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(base, process)
+        yield base, process.pid
+    finally:
+        stop(process)
+
+
+def post(base: str, text: str, connector: TeamsConnector, activity_id: str) -> int:
+    import urllib.error
+    import urllib.request
+
+    body = json.dumps(message(text, OFFICER, service_url=connector.url,
+                              activity_id=activity_id)).encode()
+    request = urllib.request.Request(base + "/api/messages", data=body, method="POST",
+                                     headers={"content-type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=15) as answer:
+            return answer.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def warm_up(name: str, base: str, connector: TeamsConnector,
+            kinds: dict[str, list[str]]) -> dict[str, str]:
+    """A few activities of every kind, each of which must be answered on the connector."""
+    samples: dict[str, str] = {}
+    for round_ in range(3):
+        for kind, texts in kinds.items():
+            text = texts[round_ % len(texts)]
+            before = len(connector.of("create"))
+            status = post(base, text, connector, f"warm-{name}-{kind}-{round_}")
+            if status != 200:
+                raise RuntimeError(f"{name} warm-up: {text!r} answered HTTP {status}")
+            call = connector.wait_for("create", before + 1, timeout=15)[before]
+            answer = call.text
+            if name == "itma" and any(bad in answer for bad in BAD_REPLIES):
+                raise RuntimeError(f"itma does not really handle {text!r}: {answer[:200]}")
+            samples.setdefault(kind, f"{text} → {answer[:90]!r}")
+    return samples
+
+
+def measure(name: str, base: str, pid: int | None, rate: int, args: argparse.Namespace,
+            connector: TeamsConnector, texts: list[str], home: Path) -> dict[str, Any]:
+    prefix = f"{name}-{rate}"
+    spec = {"url": base + "/api/messages", "service_url": connector.url, "rate": rate,
+            "seconds": args.seconds, "texts": texts, "tenant": OFFICER.tenant,
+            "aad": OFFICER.aad, "name": OFFICER.name, "prefix": prefix, "timeout": 15,
+            "connections": 1024, "seed": rate}
+    path = home / f"spec-{prefix}.json"
+    path.write_text(json.dumps(spec))
+    connector.clear()
+    cpu_before = cpu_seconds(pid)
+    done = subprocess.run([sys.executable, "-m", "bench.teams.load", str(path)],
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
+                          timeout=args.seconds + 120, check=False)
+    if done.returncode != 0:
+        raise RuntimeError("load generator failed: " + done.stderr.decode()[-2000:])
+    result: dict[str, Any] = json.loads(done.stdout)
+    result["server_cpu_s"] = round(cpu_seconds(pid) - cpu_before, 2)
+    deadline = time.monotonic() + args.drain
+    while len(connector.of("create")) < result["sent"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    posts = connector.of("create")
+    last = max((c.at for c in posts), default=result["ended_at"])
+    result["posted"] = {"expected": result["sent"], "received": len(posts),
+                        "failed": sum(1 for c in posts if c.status != 200),
+                        "after_last_answer_s": round(max(0.0, last - result["ended_at"]), 2),
+                        "bad_replies": sum(1 for c in posts
+                                           if any(b in c.text for b in BAD_REPLIES))}
+    result.pop("started_at")
+    result.pop("ended_at")
+    row = {"server": name, **result}
+    log(f"  {name} @ {rate}/s: ok {row['ok']}/{row['sent']}, {row['throughput']} ok/s, "
+        f"p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms, max {row['max_ms']} ms, "
+        f"send lag p99 {row['send_lag_p99_ms']} ms, server CPU {row['server_cpu_s']} s, "
+        f"posted {len(posts)}/{result['sent']}")
+    return row
+
+
+def compare(rows: list[dict[str, Any]], rates: list[int]) -> dict[str, Any]:
+    ratios, checks = {}, []
+    for rate in rates:
+        base = next(r for r in rows if r["server"] == "echo" and r["rate"] == rate)
+        itma = next(r for r in rows if r["server"] == "itma" and r["rate"] == rate)
+        share = itma["throughput"] / base["throughput"] if base["throughput"] else 0.0
+        ratios[str(rate)] = {"throughput_itma_vs_echo": round(share, 3),
+                             "p99_itma_vs_echo": round(itma["p99_ms"] / base["p99_ms"], 2)}
+        posted = itma["posted"]
+        checks.append({"rate": rate, "check": "throughput >= 80% of the echo app",
+                       "value": f"{share:.0%}", "pass": share >= TARGET_THROUGHPUT})
+        checks.append({"rate": rate, "check": "every answer posted to the connector",
+                       "value": f"{posted['received']}/{posted['expected']}",
+                       "pass": posted["received"] == posted["expected"] == itma["ok"]
+                       and not posted["failed"] and not posted["bad_replies"]})
+        if rate == TARGET_RATE:
+            checks.append({"rate": rate, "check": f"HTTP answer p99 < {TARGET_P99_MS:g} ms",
+                           "value": f"{itma['p99_ms']} ms",
+                           "pass": itma["p99_ms"] < TARGET_P99_MS})
+    return {"ratios": ratios, "checks": checks,
+            "verdict": "PASS" if checks and all(c["pass"] for c in checks) else "FAIL"}
+
+
+def table(report: dict[str, Any]) -> str:
+    lines = [f"Teams message activities, open loop for {report['seconds']:g} s per run, "
+             f"loopback, {report['cpus']} CPUs shared by the load generator, the connector and "
+             f"both servers (1-min load average {report['loadavg_1m']['before']} before, "
+             f"{report['loadavg_1m']['after']} after)", "",
+             "| server | rate /s | sent | ok | errors | ok/s | answer p50 ms | answer p99 ms | "
+             "answer max ms | server CPU s | posted to the connector |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in report["results"]:
+        posted = r["posted"]
+        lines.append(f"| {r['server']} | {r['rate']:g} | {r['sent']} | {r['ok']} | "
+                     f"{r['errors'] + r['timeouts']} | {r['throughput']} | {r['p50_ms']} | "
+                     f"{r['p99_ms']} | {r['max_ms']} | {r['server_cpu_s']} | "
+                     f"{posted['received']}/{posted['expected']} "
+                     f"(+{posted['after_last_answer_s']} s) |")
+    lines += ["", "| rate /s | throughput itma / echo | answer p99 itma / echo |",
+              "|---|---|---|"]
+    for rate, ratio in report["ratios"].items():
+        lines.append(f"| {rate} | {ratio['throughput_itma_vs_echo']:.0%} | "
+                     f"{ratio['p99_itma_vs_echo']}× |")
+    lines += ["", "| target | rate /s | itma | |", "|---|---|---|---|"]
+    lines += [f"| {c['check']} | {c['rate']} | {c['value']} | {'PASS' if c['pass'] else 'FAIL'} |"
+              for c in report["checks"]]
+    lines += ["", f"Verdict: {report['verdict']}"]
+    return "\n".join(lines)
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for package in ("microsoft-teams-apps", "microsoft-teams-api", "fastapi", "starlette",
+                    "uvicorn", "httpx"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = "?"
+    return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.teams")
+    parser.add_argument("--seconds", type=float, default=10.0, help="load duration per run")
+    parser.add_argument("--rates", default=str(TARGET_RATE), help="comma-separated activities/s")
+    parser.add_argument("--drain", type=float, default=30.0,
+                        help="max seconds to wait for the posted answers after a run")
+    args = parser.parse_args()
+    rates = [int(r) for r in args.rates.split(",") if r.strip()]
+    if not rates or any(r <= 0 for r in rates) or not 0 < args.seconds <= 600:
+        parser.error("rates must be positive integers and 0 < seconds <= 600")
+    rng = random.Random(2026)
+    rows: list[dict[str, Any]] = []
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="itma-bench-teams-") as tmp:
+        home = Path(tmp)
+        env, kinds = prepare(home, rng)
+        texts = mix(kinds)
+        with TeamsConnector() as connector, echo(connector, home) as (echo_url, echo_pid), \
+                serve({**env, "ITMA_TEAMS_ALLOW_UNAUTHENTICATED": "1",
+                       "ITMA_TEAMS_SERVICE_URL": connector.url}) as itma_url:
+            itma_pid = child_pid(" -m cli serve")
+            servers = {"echo": (echo_url, echo_pid), "itma": (itma_url, itma_pid)}
+            log(f"echo {echo_url} (pid {echo_pid}), itma serve {itma_url} (pid {itma_pid})")
+            samples = {name: warm_up(name, url, connector, kinds)
+                       for name, (url, _pid) in servers.items()}
+            for kind, sample in samples["itma"].items():
+                log(f"  {kind}: {sample}")
+            for rate in rates:
+                for name, (url, pid) in servers.items():
+                    rows.append(measure(name, url, pid, rate, args, connector, texts, home))
+                    time.sleep(1.0)
+    report = {"seconds": args.seconds, "rates": rates, "cpus": os.cpu_count(),
+              "loadavg_1m": {"before": round(load_before[0], 2),
+                             "after": round(os.getloadavg()[0], 2)},
+              "versions": versions(), "targets": {
+                  "answer_p99_ms_below": TARGET_P99_MS, "at_rate": TARGET_RATE,
+                  "throughput_vs_echo_at_least": TARGET_THROUGHPUT},
+              "texts": {k: v[:5] for k, v in kinds.items()}, "sample_replies": samples["itma"],
+              "results": rows}
+    report.update(compare(rows, rates))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "teams.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    print(table(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
