@@ -199,7 +199,7 @@ def _typo(tokens: list[Token], v: Vocabulary) -> _Match | None:
     with a capital inside the sentence (that is a name), only verbs of intents that act on
     something, and only in a sentence that says something else we know (a code, a date, a
     word of the vocabulary)."""
-    best: tuple[int, int, str, int] | None = None
+    best: tuple[int, int, str, int, str] | None = None
     context = [t for t in tokens if t.kind in ("code", "date", "day") or t.used == "date"
                or (t.kind == "word" and v.known(t.key))]
     if not context:
@@ -214,12 +214,12 @@ def _typo(tokens: list[Token], v: Vocabulary) -> _Match | None:
                 continue
             distance = OSA.distance(token.key, keyword, score_cutoff=limit)
             if distance <= limit and (best is None or (distance, -len(keyword)) < best[:2]):
-                best = (distance, -len(keyword), intent, index)
+                best = (distance, -len(keyword), intent, index, keyword)
     if best is None:
         return None
-    _distance, _length, intent, index = best
+    _distance, _length, intent, index, keyword = best
     tokens[index].used = "intent"
-    phrase = Phrase(intent, (tokens[index].key,), None, STRONG, frozenset())
+    phrase = Phrase(intent, (keyword,), None, STRONG, frozenset(v.languages.get(keyword, ())))
     return _Match(phrase, (index,))
 
 

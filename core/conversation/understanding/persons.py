@@ -47,7 +47,11 @@ class _Reader:
         return None
 
     def carries_nothing(self, token: Token) -> bool:
+        """A word of the vocabulary — but a month name no date took may be a name (Jan,
+        April, June)."""
         key = token.key
+        if key in self.v.months or key in self.v.short_months:
+            return key in self.v.fillers or key in self.v.polite
         return (key in self.v.fillers or key in self.v.polite or key in self.v.separators
                 or key in self.v.flow_words or self.v.known(key))
 

@@ -104,6 +104,11 @@ def tokenize(text: str, vocabulary: Collection[str] = ()) -> list[Token]:
 def _chunk_tokens(chunk: str, index: int) -> list[Token]:
     if chunk in ("&", "+"):
         return [Token(chunk, chunk, "sep", index)]
+    match = _ELISION.match(chunk)
+    if match:  # d'IFA-107, l'inscription, qu'a
+        elided = match.group(1)
+        return [Token(elided + "'", fold(elided) + "'", "word", index, capital=_capital(elided)),
+                *_chunk_tokens(match.group(2), index)]
     if match := CODE.match(chunk):
         return [Token(chunk, f"{match.group(1).upper()}-{match.group(2)}", "code", index)]
     if CODE_LIKE.match(chunk) and any(ch.isdigit() for ch in chunk):
@@ -116,11 +121,6 @@ def _chunk_tokens(chunk: str, index: int) -> list[Token]:
         return [Token(chunk, chunk, "number" if len(chunk) < 6 else "raw", index)]
     if any(ch.isdigit() for ch in chunk):
         return [Token(chunk, chunk, "raw", index)]
-    match = _ELISION.match(chunk)
-    if match:
-        elided = match.group(1)
-        return [Token(elided + "'", fold(elided) + "'", "word", index, capital=_capital(elided)),
-                *_chunk_tokens(match.group(2), index)]
     found = []
     for word in _words(chunk):
         key = fold(word).rstrip(".")
