@@ -29,7 +29,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import String, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from core import clock, i18n, matching, nrn
 from core.app import UnitOfWork
@@ -54,6 +55,7 @@ OPTIONAL_COLUMNS = ("organisation",)
 ACTIONS = ("add", "update", "leave")
 MAX_ROWS = 200_000
 LOOKUP_CHUNK = 900
+POSTGRES_LOOKUP_CHUNK = 10_000
 WRITE_CHUNK = 5_000
 PROGRESS_EVERY = 1_000
 RESTAMP_AFTER_SECONDS = 1.0
@@ -338,15 +340,16 @@ class _RowChecker:
         texts: dict[str, str] = {}
         unusable: set[str] = set()
         count = len(cells)
-        if self.plain:
-            for name, index in self.column_items:
-                texts[name] = _clean(cells[index]) if index < count else ""  # type: ignore[arg-type]
-        else:
-            for name, index in self.column_items:
-                text = self._text(line, name, cells[index] if index < count else None)
-                texts[name] = text or ""
-                if text is None:
-                    unusable.add(name)
+        for name, index in self.column_items:
+            cell = cells[index] if index < count else ""
+            if cell.__class__ is str:
+                text = cell.strip()  # type: ignore[union-attr]
+                texts[name] = text if "\xa0" not in text else _clean(text)
+                continue
+            typed = self._text(line, name, cell)
+            texts[name] = typed or ""
+            if typed is None:
+                unusable.add(name)
         action = None if "action" in unusable else self._action(line, texts["action"])
         number, lookup = ((None, None) if "national_register_number" in unusable
                           else self._number(line, texts["national_register_number"]))
@@ -418,7 +421,7 @@ class _RowChecker:
             self.error(line, column, text, "required")
             return None, None
         cleaned = text.lstrip("'")
-        if "e+" in cleaned.lower():
+        if "E+" in cleaned or "e+" in cleaned:
             self.error(line, column, cleaned, "nrn_scientific")
             return None, None
         try:
@@ -603,15 +606,29 @@ def _sep(delimiter: str) -> str:
 
 
 def _known(uow: UnitOfWork, hashes: Sequence[str]) -> dict[str, _Known]:
+    """The people already registered under these hashes, whatever their organisation.
+
+    SQLite answers `IN (…)` chunks from the unique index. On PostgreSQL the hashes go as one
+    array joined with `unnest`: an IN list of hundreds of parameters gets a generic plan that
+    scans the array linearly for every row when the table has no statistics yet (right after
+    a bulk load), 30 s instead of 0.3 s for 50,000 rows.
+    """
     c = Collaborator
-    found: dict[str, _Known] = {}
+    columns = (c.nrn_hash, c.id, c.organisation_id, c.active, c.surname, c.given_names,
+               c.email, c.language, c.department)
     unique = list(dict.fromkeys(hashes))
-    for start in range(0, len(unique), LOOKUP_CHUNK):
-        chunk = unique[start:start + LOOKUP_CHUNK]
-        for row in uow.session.execute(
-                select(c.nrn_hash, c.id, c.organisation_id, c.active, c.surname, c.given_names,
-                       c.email, c.language, c.department)
-                .where(c.nrn_hash.in_(chunk))):
+    postgres = uow.session.get_bind().dialect.name == "postgresql"
+    size = POSTGRES_LOOKUP_CHUNK if postgres else LOOKUP_CHUNK
+    found: dict[str, _Known] = {}
+    for start in range(0, len(unique), size):
+        chunk = unique[start:start + size]
+        if postgres:
+            wanted = func.unnest(bindparam("hashes", chunk, type_=ARRAY(String))
+                                 ).table_valued("value").render_derived()
+            query = select(*columns).join(wanted, wanted.c.value == c.nrn_hash)
+        else:
+            query = select(*columns).where(c.nrn_hash.in_(chunk))
+        for row in uow.session.execute(query):
             found[row.nrn_hash] = _Known(row.id, row.organisation_id, row.active, row.surname,
                                          row.given_names, row.email, str(row.language),
                                          row.department)

@@ -132,9 +132,8 @@ def _read_csv(source: bytes, is_header: HeaderTest) -> Table:
     try:
         for record in reader:
             line, start = start, reader.line_num + 1
-            if line <= header_line or not "".join(record).strip():
-                continue
-            rows.append((line, list(record)))
+            if line > header_line and any(record) and "".join(record).strip():
+                rows.append((line, record))  # type: ignore[arg-type]
     except csv.Error as exc:
         raise UnreadableFile("csv_malformed", line=start) from exc
     return Table("csv", header_line, header, rows, delimiter=delimiter, encoding=encoding)
@@ -194,8 +193,8 @@ def _table_of(grid: list[list[Any]], is_header: HeaderTest, name: str) -> Table 
         header = [_header_text(c) for c in row]
         if any(header) and is_header(header):
             rows: list[tuple[int, list[Cell]]] = [
-                (number, list(cells)) for number, cells in enumerate(grid[index + 1:], index + 2)
-                if any(c not in ("", None) for c in cells)]
+                (number, cells) for number, cells in enumerate(grid[index + 1:], index + 2)
+                if any(cells) or any(c is not None and c != "" for c in cells)]
             return Table("xlsx", index + 1, header, rows, sheet=name)
     return None
 
