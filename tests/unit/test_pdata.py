@@ -77,6 +77,8 @@ def test_an_officer_changes_their_organisation_and_it_is_audited_and_searchable(
         found = search(uow, "vandeputte", [bosa.id])
         assert [f.collaborator.given_names for f in found] == ["Lien"]
         assert found[0].collaborator.updated_at == NOW
+        assert "Claes Hilde" not in [f.collaborator.display_name
+                                     for f in search(uow, "claes hilde", [bosa.id])]
 
 
 def test_rows_outside_the_officers_organisations_are_refused(world: World) -> None:
