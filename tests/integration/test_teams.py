@@ -8,6 +8,7 @@ sends recorded by a local Bot Connector (the activities' serviceUrl).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -133,6 +134,9 @@ def teams(world: World) -> Iterator[Teams]:
                           via="test")
     with TeamsConnector() as connector, serve(environment(
             world, connector, ITMA_TEAMS_ALLOW_UNAUTHENTICATED="1")) as base:
+        # this process queues notifications too (requests, links): for Teams, as serve would
+        world.app.settings = dataclasses.replace(world.app.settings,
+                                                 teams_allow_unauthenticated=True)
         yield Teams(base, connector)
 
 
@@ -519,6 +523,8 @@ def test_activities_are_authenticated_as_the_sdk_does(world: World) -> None:
             world, connector, ITMA_TEAMS_APP_ID=ta.APP_ID,
             ITMA_TEAMS_APP_PASSWORD="secret-for-tests",
             ITMA_TEAMS_OPENID_URL=connector.openid_url)) as base:
+        world.app.settings = dataclasses.replace(world.app.settings, teams_app_id=ta.APP_ID,
+                                                 teams_app_password="secret-for-tests")
         client = Teams(base, connector)
         request_id = _request(world)
         card = {"actions": [{"type": "Action.Execute", "title": "Approuver", "verb": "approve",
