@@ -360,8 +360,8 @@ class LinkPage:
         self.serve_plain = serve_plain
         self.verifier = verifier or eid.Verifier.from_settings(settings)
         self.limits = limits or Limits()
-        self.cert_header = settings.extra.get("eid_cert_header") or None
-        self.trusted_proxies = parse_proxies(settings.extra.get("trusted_proxies"))
+        self.cert_header = settings.eid.cert_header
+        self.trusted_proxies = parse_proxies(settings.eid.trusted_proxies)
         self.public_origin = origin_of(settings.public_url)
         if serve_plain and not (self.cert_header and self.trusted_proxies):
             raise ConfigError("ITMA_EID_CERT_HEADER: the plain-HTTP link page (behind a proxy) "

@@ -46,17 +46,18 @@ async def _serve(app: App) -> None:
     fronts = []
     senders: dict[str, outbox.Sender] = {"mail": delivery.MailSender(settings)}
     if settings.slack_enabled:
-        client = AsyncWebClient(token=settings.slack_bot_token,
-                                **({"base_url": settings.slack_api_url}
-                                   if settings.slack_api_url else {}))
-        bolt = slack.build(app, engine, client, settings.slack_signing_secret)
-        if settings.slack_signing_secret:
-            slack_endpoint = (bolt, settings.slack_signing_secret)
+        slack_settings = settings.slack
+        client = AsyncWebClient(token=slack_settings.bot_token,
+                                **({"base_url": slack_settings.api_url}
+                                   if slack_settings.api_url else {}))
+        bolt = slack.build(app, engine, client, slack_settings.signing_secret)
+        if slack_settings.signing_secret:
+            slack_endpoint = (bolt, slack_settings.signing_secret)
             fronts.append("Slack events on /slack/events")
-        if settings.slack_app_token:
+        if slack_settings.app_token:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-            socket_mode = AsyncSocketModeHandler(bolt, settings.slack_app_token,
+            socket_mode = AsyncSocketModeHandler(bolt, slack_settings.app_token,
                                                  web_client=client)
             await socket_mode.connect_async()
             fronts.append("Slack Socket Mode")
@@ -69,7 +70,7 @@ async def _serve(app: App) -> None:
         teams_endpoint = await teams_bot.initialize()
         senders["teams"] = teams.TeamsSender(teams_bot)
         fronts.append("Teams on /api/messages")
-        if settings.teams_allow_unauthenticated:
+        if settings.teams.allow_unauthenticated:
             print("warning: ITMA_TEAMS_ALLOW_UNAUTHENTICATED=1: Teams activities are accepted "
                   "without authentication (development and tests only)", file=sys.stderr,
                   flush=True)
@@ -77,7 +78,7 @@ async def _serve(app: App) -> None:
     _listen("ITMA_SMTP_LISTEN", settings.smtp_listen).close()
     gateway = MailGateway(app)
     fronts += gateway.start()
-    proxied = bool(settings.extra.get("eid_cert_header"))
+    proxied = bool(settings.eid.cert_header)
     verifier = eid.Verifier.from_settings(settings)  # one for the page, the header, the card API
     link_page = LinkPage(app, serve_plain=proxied, verifier=verifier).start()
     link_host, link_port = link_page.address

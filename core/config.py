@@ -30,6 +30,53 @@ def _host_port(name: str, value: str) -> tuple[str, int]:
 
 
 @dataclass(frozen=True)
+class SlackSettings:
+    bot_token: str | None
+    signing_secret: str | None
+    app_token: str | None
+    api_url: str | None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.bot_token and (self.signing_secret or self.app_token))
+
+
+@dataclass(frozen=True)
+class TeamsSettings:
+    app_id: str | None
+    app_password: str | None
+    tenant_id: str | None
+    allow_unauthenticated: bool
+    openid_url: str | None
+    service_url: str | None
+
+    @property
+    def enabled(self) -> bool:
+        """Teams is served: with credentials, or unauthenticated for development and tests."""
+        return bool(self.app_id and self.app_password) or self.allow_unauthenticated
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    domain: str
+    sender: str
+    authserv_id: str | None
+    smtp_relay: str | None
+    smtp_listen: tuple[str, int]
+    imap_url: str | None
+    helpdesk_imap_url: str | None
+
+
+@dataclass(frozen=True)
+class EidSettings:
+    trust_dir: Path | None
+    cert_header: str | None
+    trusted_proxies: str | None
+    ocsp: str
+    ocsp_url: str | None
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     database_url: str
@@ -57,18 +104,44 @@ class Settings:
     """Bot Framework OpenID metadata, whose key set signs incoming activities (tests, clouds)."""
     teams_service_url: str | None = None
     """Bot Connector used to open a 1:1 chat with someone the bot has never heard from."""
+    eid_trust_dir: Path | None = None
+    eid_cert_header: str | None = None
+    trusted_proxies: str | None = None
+    eid_ocsp: str = EID_OCSP_DEFAULT
+    eid_ocsp_url: str | None = None
     outbox_lease_seconds: int = 60
     extra: dict[str, str] = field(default_factory=dict)
 
+    # One typed view per front end: adapters read these, never strings out of `extra`.
+    @property
+    def slack(self) -> SlackSettings:
+        return SlackSettings(self.slack_bot_token, self.slack_signing_secret,
+                             self.slack_app_token, self.slack_api_url)
+
+    @property
+    def teams(self) -> TeamsSettings:
+        return TeamsSettings(self.teams_app_id, self.teams_app_password, self.teams_tenant_id,
+                             self.teams_allow_unauthenticated, self.teams_openid_url,
+                             self.teams_service_url)
+
+    @property
+    def mail(self) -> MailSettings:
+        return MailSettings(self.mail_domain, self.mail_from, self.mail_authserv_id,
+                            self.smtp_relay, self.smtp_listen, self.imap_url,
+                            self.helpdesk_imap_url)
+
+    @property
+    def eid(self) -> EidSettings:
+        return EidSettings(self.eid_trust_dir, self.eid_cert_header, self.trusted_proxies,
+                           self.eid_ocsp, self.eid_ocsp_url)
+
     @property
     def slack_enabled(self) -> bool:
-        return bool(self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token))
+        return self.slack.enabled
 
     @property
     def teams_enabled(self) -> bool:
-        """Teams is served: with credentials, or unauthenticated for development and tests."""
-        return bool(self.teams_app_id and self.teams_app_password) or \
-            self.teams_allow_unauthenticated
+        return self.teams.enabled
 
     @property
     def maildir(self) -> Path:
@@ -198,6 +271,12 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         mail_domain=raw.get("mail_domain", Settings.mail_domain),
         mail_from=raw.get("mail_from", Settings.mail_from),
         mail_authserv_id=raw.get("mail_authserv_id"),
+        eid_trust_dir=Path(raw["eid_trust_dir"]).expanduser() if raw.get("eid_trust_dir")
+        else None,
+        eid_cert_header=raw.get("eid_cert_header") or None,
+        trusted_proxies=raw.get("trusted_proxies") or None,
+        eid_ocsp=raw["eid_ocsp"],
+        eid_ocsp_url=raw.get("eid_ocsp_url") or None,
         smtp_relay=raw.get("smtp_relay"),
         smtp_listen=_host_port("ITMA_SMTP_LISTEN", raw.get("smtp_listen", "127.0.0.1:8025")),
         http_listen=_host_port("ITMA_HTTP_LISTEN", raw.get("http_listen", "127.0.0.1:8080")),

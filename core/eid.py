@@ -700,17 +700,16 @@ class Verifier:
     def from_settings(cls, settings: Settings) -> Verifier:
         """``ITMA_EID_TRUST_DIR``, ``ITMA_EID_OCSP`` (default soft) and ``ITMA_EID_OCSP_URL``;
         a bad value is a :class:`core.config.ConfigError` naming the variable."""
-        extra = settings.extra
-        given = extra.get("eid_trust_dir")
+        given = settings.eid
         try:
-            trust = TrustStore.from_dir(Path(given).expanduser() if given else None)
+            trust = TrustStore.from_dir(given.trust_dir)
         except ValueError as exc:
             raise ConfigError(f"ITMA_EID_TRUST_DIR: {exc}") from None
-        raw_mode = extra.get("eid_ocsp") or EID_OCSP_DEFAULT
+        raw_mode = given.ocsp or EID_OCSP_DEFAULT
         if raw_mode not in OCSP_MODES:
             raise ConfigError("ITMA_EID_OCSP: expected off, soft or hard")
         mode = cast(OcspMode, raw_mode)
-        url = extra.get("eid_ocsp_url") or None
+        url = given.ocsp_url
         if url is not None and (urlsplit(url).scheme not in ("http", "https")
                                 or not urlsplit(url).hostname):
             raise ConfigError(f"ITMA_EID_OCSP_URL: expected an http(s):// URL, got {url!r}")

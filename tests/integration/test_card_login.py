@@ -125,7 +125,7 @@ class Link:
 @pytest.fixture
 def link(world: World, trust_dir: Path) -> Link:
     app = world.app
-    app.settings = dataclasses.replace(app.settings, extra={"eid_trust_dir": str(trust_dir)})
+    app.settings = dataclasses.replace(app.settings, eid_trust_dir=trust_dir)
     with app.unit_of_work() as uow:
         add_officer(uow, NewOfficer("anne@bosa.example", OFFICER_NAME, OFFICER_NRN, ["BOSA"],
                                     language="nl"))
@@ -223,7 +223,7 @@ def responder(ca: TestPKI) -> Iterator[pki.OcspServer]:
 
 def _configure(link: Link, trust_dir: Path, **extra: str) -> None:
     link.app.settings = dataclasses.replace(
-        link.app.settings, extra={"eid_trust_dir": str(trust_dir), **extra})
+        link.app.settings, eid_trust_dir=trust_dir, **extra)
 
 
 def test_revoked_card_is_refused_in_process(link: Link, card: Card, trust_dir: Path,

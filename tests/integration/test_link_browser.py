@@ -208,7 +208,7 @@ def test_link_in_headless_chromium(world: World, tmp_path: Path) -> None:
                                     ["BOSA"], language="fr"))
 
     app.settings = dataclasses.replace(app.settings, link_listen=("127.0.0.1", 0),
-                                       extra={"eid_trust_dir": str(trust_dir)})
+                                       eid_trust_dir=trust_dir)
     page = LinkPage(app).start()
     policy = POLICY_DIR / f"itma-test-link-{os.getpid()}.json"
     process: subprocess.Popen[bytes] | None = None

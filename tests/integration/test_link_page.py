@@ -77,7 +77,7 @@ class Site:
             self.page.stop()
         self.app.settings = dataclasses.replace(
             self.app.settings, link_listen=("127.0.0.1", 0),
-            extra={"eid_trust_dir": str(trust_dir), **extra})
+            eid_trust_dir=trust_dir, **extra)
         self.page = LinkPage(self.app, serve_plain=serve_plain, limits=limits).start()
         return self.page
 

@@ -481,7 +481,7 @@ def trust_dir(ca: TestPKI, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_ocsp_is_soft_by_default(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
-    assert settings.extra["eid_ocsp"] == "soft"
+    assert settings.eid.ocsp == "soft"
     verifier = Verifier.from_settings(settings)
     assert verifier.mode == "soft" and not verifier.hard_fail
     assert verifier.ocsp is not None and verifier.ocsp.responder_url_override is None
