@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import json
 import logging
 import re
@@ -48,6 +49,7 @@ from bot.teams_sdk import (
     MessageActivityInput,
     SdkApp,
     clean_environment,
+    quiet_setup,
     with_overrides,
 )
 from bot.teams_store import Reference, Where
@@ -208,7 +210,7 @@ class TeamsBot:
         self.service_url = (settings.teams_service_url or DEFAULT_SERVICE_URL).rstrip("/")
         self.adapter = StarletteAdapter()
         cloud = with_overrides(PUBLIC, openid_metadata_url=settings.teams_openid_url)
-        with clean_environment():
+        with clean_environment(), quiet_setup():
             self.sdk = SdkApp(
                 client_id=settings.teams_app_id, client_secret=settings.teams_app_password,
                 tenant_id=settings.teams_tenant_id, cloud=cloud, service_url=self.service_url,
@@ -229,7 +231,8 @@ class TeamsBot:
 
     async def initialize(self) -> Endpoint:
         """Let the SDK register its messaging route; returns the endpoint for the ASGI app."""
-        await self.sdk.initialize()
+        with quiet_setup():
+            await self.sdk.initialize()
         loop = asyncio.get_running_loop()
         self._lane_tasks = [loop.create_task(self._lane(lane)) for lane in self._lanes]
         return self.adapter.endpoint(ENDPOINT)
@@ -360,10 +363,10 @@ class TeamsBot:
 
     async def _answered_privately(self, person: Person, language: str) -> None:
         """One line in the channel thread, mentioning the officer; the data went to them."""
-        mention = f"<at>{person.account.name or ''}</at>"
+        name = html.escape(person.account.name or "")
         activity = MessageActivityInput(text=i18n.t(language, "teams.answered_privately",
-                                                    name=mention))
-        activity.add_mention(person.account, text=person.account.name or "", add_text=False)
+                                                    name=f"<at>{name}</at>"))
+        activity.add_mention(person.account, text=name, add_text=False)
         await self._api(person.here.service_url).conversations.create_activity(
             person.here.conversation_id, activity)
 

@@ -11,6 +11,7 @@ the SDK from here.
 
 from __future__ import annotations
 
+import logging
 import os
 import warnings
 from collections.abc import Iterator
@@ -39,6 +40,22 @@ def clean_environment() -> Iterator[None]:
         yield
     finally:
         _restore(saved)
+
+
+@contextmanager
+def quiet_setup() -> Iterator[None]:
+    """The SDK's start-up warnings name its own variables (CLIENT_ID, TENANT_ID…), which are not
+    ours: `serve` says in its own words what is configured."""
+    loggers = [logging.getLogger(name) for name in ("microsoft_teams.apps.app",
+                                                     "microsoft_teams.apps.http.http_server")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 with clean_environment(), warnings.catch_warnings():
@@ -113,5 +130,6 @@ __all__ = [
     "TextBlock",
     "TextInput",
     "clean_environment",
+    "quiet_setup",
     "with_overrides",
 ]
