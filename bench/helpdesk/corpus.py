@@ -1,0 +1,75 @@
+"""The labelled helpdesk mails of bench/helpdesk/corpus/LANG.txt, split into two halves.
+
+A block starts with `### CATEGORY TOPIC`, then `Subject: …`, an empty line and the body. The
+topic names one problem written in several languages: every version of a topic falls in the
+same half, so that no test mail has its translation among the development mails. Within each
+category the topics are taken in the order of their hash and each goes to the half that holds
+fewer mails of that category so far: two halves of about the same size, chosen blind. The
+development half is the one the vocabulary was tuned on; the test half is only measured.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent / "corpus"
+LANGUAGES = ("fr", "nl", "en", "de")
+HALVES = ("dev", "test")
+
+
+@dataclass(frozen=True)
+class Mail:
+    language: str
+    category: str
+    topic: str
+    subject: str
+    body: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.language}/{self.topic}"
+
+
+def _halves(mails: list[Mail]) -> dict[str, str]:
+    """Topic → half, balanced per category."""
+    sizes: dict[tuple[str, str], int] = {}
+    topics: dict[str, tuple[str, int]] = {}
+    for mail in mails:
+        category, count = topics.get(mail.topic, (mail.category, 0))
+        topics[mail.topic] = (category, count + 1)
+    chosen = {}
+    for topic in sorted(topics, key=lambda t: hashlib.sha256(t.encode()).hexdigest()):
+        category, count = topics[topic]
+        half = min(HALVES, key=lambda h: (sizes.get((category, h), 0), HALVES.index(h)))
+        sizes[(category, half)] = sizes.get((category, half), 0) + count
+        chosen[topic] = half
+    return chosen
+
+
+def _blocks(text: str) -> list[tuple[str, list[str]]]:
+    found: list[tuple[str, list[str]]] = []
+    for line in text.splitlines():
+        if line.startswith("### "):
+            found.append((line[4:].strip(), []))
+        elif found:
+            found[-1][1].append(line)
+    return found
+
+
+def load(halves: tuple[str, ...] = HALVES,
+         languages: tuple[str, ...] = LANGUAGES) -> list[Mail]:
+    mails = []
+    for language in LANGUAGES:
+        for header, lines in _blocks((ROOT / f"{language}.txt").read_text("utf-8")):
+            category, topic = header.split()
+            subject = lines[0].removeprefix("Subject:").strip()
+            body = "\n".join(lines[1:]).strip()
+            mails.append(Mail(language, category, topic, subject, body))
+    chosen = _halves(mails)
+    return [m for m in mails if chosen[m.topic] in halves and m.language in languages]
+
+
+def half_of(mail: Mail) -> str:
+    return _halves(load())[mail.topic]
