@@ -6,7 +6,19 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cli import card, commands, demo, officers, organisations, pdata, reports, serve, teams
+from cli import (
+    access,
+    card,
+    commands,
+    demo,
+    jobs,
+    officers,
+    organisations,
+    pdata,
+    reports,
+    serve,
+    teams,
+)
 from cli.runtime import CommandError, private_files, run
 
 NOT_BUILT = {
@@ -74,7 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     reports.register(group("reports", "exports as CSV or XLSX (formula-injection safe)"),
                      command)
 
-    officers.register(group("officers", "training officers and their access"), command)
+    officers_group = group("officers", "training officers and their access")
+    officers.register(officers_group, command)
+    access.register(officers_group, command)
+    jobs.register(group("jobs", "the daily jobs (serve runs them on one instance)"), command)
     organisations.register(group("organisations", "organisations and their channels"), command)
     teams.register(group("teams", "Microsoft Teams: the app package and channels"), command)
 

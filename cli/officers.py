@@ -22,9 +22,11 @@ def register(sub: argparse._SubParsersAction, command: Any) -> None:
     p.add_argument("--email", required=True)
     p.add_argument("--name", required=True, help='"Given Surname"')
     p.add_argument("--nrn", required=True, help="national register number (never logged)")
-    p.add_argument("--org", action="append", required=True, metavar="CODE")
+    p.add_argument("--org", action="append", default=[], metavar="CODE")
     p.add_argument("--valid-until", type=_date, metavar="DATE")
     p.add_argument("--language", default="fr", choices=("fr", "nl", "de", "en"))
+    p.add_argument("--role", action="append", choices=access.ROLES, metavar="ROLE",
+                   help="officer (default), helpdesk, admin; repeat for several")
     p.set_defaults(func=add)
     p = command("list", "officers, organisations, access and chat links", sub)
     p.add_argument("--json", action="store_true")
@@ -54,7 +56,8 @@ def add(args: argparse.Namespace) -> int:
     with app.unit_of_work() as uow:
         officer = access.add_officer(uow, access.NewOfficer(
             email=args.email, name=args.name, nrn=args.nrn, organisations=args.org,
-            valid_until=args.valid_until, language=args.language))
+            valid_until=args.valid_until, language=args.language,
+            roles=tuple(args.role or ("officer",))))
         print(f"officer {officer.email} added for {', '.join(args.org).upper()}, "
               f"access valid until {officer.valid_until:%d/%m/%Y}")
     return 0
@@ -63,7 +66,7 @@ def add(args: argparse.Namespace) -> int:
 def as_json(officer: Any) -> dict[str, Any]:
     return {"email": officer.email, "name": officer.display_name,
             "organisations": [o.code for o in officer.organisations],
-            "language": officer.language.value,
+            "language": officer.language.value, "roles": officer.roles.split(","),
             "valid_until": officer.valid_until.isoformat() if officer.valid_until else None,
             "links": [{"platform": i.platform, "workspace": i.workspace, "user": i.user_ref,
                        "via": i.linked_via, "linked_at": i.linked_at.isoformat()}

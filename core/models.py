@@ -17,6 +17,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -122,6 +124,8 @@ class Organisation(Base):
     languages: Mapped[str] = mapped_column(String(20), default="fr,nl")
     slack_channel: Mapped[str | None] = mapped_column(String(100))
     """'TEAM:CHANNEL' where the organisation's "Nouvelle inscription" messages also go."""
+    auto_renew: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Its officers' yearly renewals are approved without an administrator's click."""
 
     def name(self, language: str) -> str:
         return self.names.get(language) or self.names.get("fr") or self.code
@@ -136,6 +140,8 @@ class Officer(Base):
     nrn_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     language: Mapped[Language] = mapped_column(_enum(Language), default=Language.FR)
     valid_until: Mapped[date | None] = mapped_column(Date)
+    roles: Mapped[str] = mapped_column(String(60), default="officer", server_default="officer")
+    """Comma-separated: officer, helpdesk, admin (institute staff who decide access)."""
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     organisations: Mapped[list[Organisation]] = relationship(
         secondary=officer_organisations, lazy="selectin", order_by=Organisation.code)
@@ -145,6 +151,9 @@ class Officer(Base):
     @property
     def display_name(self) -> str:
         return f"{self.given_names} {self.surname}"
+
+    def has_role(self, role: str) -> bool:
+        return role in {r.strip() for r in (self.roles or "").split(",")}
 
 
 class ChatIdentity(Base):
@@ -361,6 +370,9 @@ class ProcessedDelivery(Base):
 class ReplyToken(Base):
     """The secret in a notification's Reply-To: one officer, one request, single use, expiring.
 
+    `kind` says which request: a registration ("Nouvelle inscription", `request_id`) or an
+    access request (`access_request_id`), decided by an administrator.
+
     Only a hash of the token is stored: whoever reads the table cannot answer in an officer's
     name.
     """
@@ -368,13 +380,22 @@ class ReplyToken(Base):
     __tablename__ = "reply_tokens"
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"))
-    request_id: Mapped[int] = mapped_column(ForeignKey("registration_requests.id",
-                                                       ondelete="CASCADE"), index=True)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("registration_requests.id",
+                                                              ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="registration",
+                                      server_default="registration")
+    access_request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("access_requests.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     expires_at: Mapped[datetime] = mapped_column()
     used_at: Mapped[datetime | None] = mapped_column()
     officer: Mapped[Officer] = relationship(lazy="joined")
-    request: Mapped[RegistrationRequest] = relationship(lazy="joined")
+    request: Mapped[RegistrationRequest | None] = relationship(lazy="joined")
+
+    @property
+    def subject_id(self) -> int:
+        """The number of the request this token answers, whatever its kind."""
+        return int(self.access_request_id if self.kind == "access" else self.request_id or 0)
 
 
 class MailboxCheckpoint(Base):
@@ -466,3 +487,136 @@ class PdataUpload(Base):
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     expires_at: Mapped[datetime] = mapped_column(index=True)
     applied_at: Mapped[datetime | None] = mapped_column()
+
+
+class AccessRequest(Base):
+    """Someone asks to be a training officer (kind "access"), or an officer asks for one more
+    year (kind "renewal"); an institute administrator decides, once.
+
+    The person is identified by the eID certificate they showed: only the NRN's keyed hash
+    (and its encryption, to create the officer on approval) is kept.
+    """
+
+    __tablename__ = "access_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"),
+                                                   index=True)
+    nrn_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    nrn_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    email: Mapped[str] = mapped_column(String(254))
+    given_names: Mapped[str] = mapped_column(String(160))
+    surname: Mapped[str] = mapped_column(String(120))
+    function: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[Language] = mapped_column(_enum(Language), default=Language.FR)
+    organisations: Mapped[str] = mapped_column(String(200))
+    """Comma-separated organisation codes."""
+    chat_account: Mapped[str | None] = mapped_column(String(320))
+    """'platform:workspace:user' of the chat account that asked, linked on approval."""
+    state: Mapped[RequestState] = mapped_column(_enum(RequestState), default=RequestState.PENDING)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))
+    decided_at: Mapped[datetime | None] = mapped_column()
+    reason: Mapped[str | None] = mapped_column(String(500))
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    """The end of access this decision gave (approved requests)."""
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    officer: Mapped[Officer | None] = relationship(foreign_keys=[officer_id], lazy="joined")
+    decided_by: Mapped[Officer | None] = relationship(foreign_keys=[decided_by_id],
+                                                      lazy="joined")
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.given_names} {self.surname}"
+
+    @property
+    def organisation_codes(self) -> list[str]:
+        return [c for c in self.organisations.split(",") if c]
+
+
+class AccessReminder(Base):
+    """A reminder sent (30, 7, 1 days before the end of access; 0 = it ended): never twice
+    for the same end date."""
+
+    __tablename__ = "access_reminders"
+    __table_args__ = (UniqueConstraint("officer_id", "valid_until", "days"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"))
+    valid_until: Mapped[date] = mapped_column(Date)
+    days: Mapped[int] = mapped_column(Integer)
+    sent_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+
+class Track(Base):
+    """A PRO Academy certification track: ordered modules (each a Training of kind
+    certification, with its own sessions), a prerequisite, and a capacity per cohort."""
+
+    __tablename__ = "tracks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    titles: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    capacity: Mapped[int] = mapped_column(Integer)
+    """Candidates per cohort."""
+    requires_track_id: Mapped[int | None] = mapped_column(ForeignKey("tracks.id"))
+    requires_test_id: Mapped[int | None] = mapped_column(ForeignKey("trainings.id"))
+    """A passed TestResult of this training is a prerequisite."""
+    modules: Mapped[list[TrackModule]] = relationship(
+        back_populates="track", order_by="TrackModule.position", lazy="selectin")
+    cohorts: Mapped[list[Cohort]] = relationship(
+        back_populates="track", order_by="Cohort.starts_on", lazy="select")
+    requires_track: Mapped[Track | None] = relationship(remote_side=[id], lazy="joined")
+    requires_test: Mapped[Training | None] = relationship(lazy="joined")
+
+    def title(self, language: str) -> str:
+        return self.titles.get(language) or self.titles.get("fr") or self.code
+
+
+class TrackModule(Base):
+    __tablename__ = "track_modules"
+    __table_args__ = (UniqueConstraint("track_id", "position"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    training_id: Mapped[int] = mapped_column(ForeignKey("trainings.id"), unique=True)
+    track: Mapped[Track] = relationship(back_populates="modules")
+    training: Mapped[Training] = relationship(lazy="joined")
+
+
+class Cohort(Base):
+    """One intake of a track: a session of every module; its row is the capacity lock."""
+
+    __tablename__ = "cohorts"
+    __table_args__ = (UniqueConstraint("track_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    starts_on: Mapped[date] = mapped_column(Date)
+    track: Mapped[Track] = relationship(back_populates="cohorts", lazy="joined")
+    sessions: Mapped[list[TrainingSession]] = relationship(
+        secondary="cohort_sessions", order_by="TrainingSession.starts_on", lazy="selectin")
+
+
+cohort_sessions = Table(
+    "cohort_sessions",
+    Base.metadata,
+    Column("cohort_id", ForeignKey("cohorts.id", ondelete="CASCADE"), primary_key=True),
+    Column("session_id", ForeignKey("training_sessions.id", ondelete="CASCADE"),
+           primary_key=True, unique=True),
+)
+
+
+class TrackEnrollment(Base):
+    """A candidate in a track: the cohort holding their seat, and a state
+    (active, paused, cancelled, completed). Each module is an ordinary Enrollment."""
+
+    __tablename__ = "track_enrollments"
+    __table_args__ = (Index("ix_track_enrollments_cohort_state", "cohort_id", "state"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id"), index=True)
+    collaborator_id: Mapped[int] = mapped_column(ForeignKey("collaborators.id"), index=True)
+    cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id"))
+    state: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now)
+    track: Mapped[Track] = relationship(lazy="joined")
+    cohort: Mapped[Cohort | None] = relationship(lazy="joined")
+    collaborator: Mapped[Collaborator] = relationship(lazy="joined")

@@ -101,7 +101,49 @@ def notification(language: str, template: str, context: dict[str, Any]) -> str:
     """The text of a chat notification queued as facts (outbox rows other than cards)."""
     if template == "request_decided":
         return decision_text(language, context)
+    if template in ("access_decided", "access_reminder"):
+        return access_notice(language, context)
+    if template == "access_request_new":
+        context = {**context, "kind": access_kind(language, context.get("kind", "access"))}
     return i18n.t(language, f"notify.{template}", **context)
+
+
+def access_kind(language: str, kind: str) -> str:
+    return i18n.t(language, f"access.kind_{kind}")
+
+
+def access_notice(language: str, facts: dict[str, Any]) -> str:
+    """What the person reads of their own access: granted until, refused, ends in N days."""
+    until = date.fromisoformat(facts["valid_until"]) if facts.get("valid_until") else "-"
+    if "approved" in facts:
+        if facts["approved"]:
+            return i18n.t(language, "access.reminder.approved", date=until)
+        return i18n.t(language, "access.reminder.refused", reason=facts.get("reason") or "-")
+    if facts.get("expired"):
+        return i18n.t(language, "access.reminder.ended", date=until)
+    days = int(facts.get("days") or 0)
+    return i18n.t(language, "access.reminder.soon", days, days=days, date=until)
+
+
+def access_line(language: str, request: Any) -> str:
+    """'#3 — renewal — Given Surname <mail> — BOSA, FIN': one access request in a listing."""
+    return i18n.t(language, "access.item", id=request.id, kind=access_kind(language, request.kind),
+                  name=request.display_name, email=request.email,
+                  organisations=", ".join(request.organisation_codes) or "-")
+
+
+def access_decision_text(language: str, decision: Any) -> str:
+    """The one line an administrator trusts after deciding (or finding it decided)."""
+    request = decision.request
+    if not decision.changed:
+        return i18n.t(language, "access.already_decided", id=request.id,
+                      state=i18n.t(language, f"access.state_{request.state}"),
+                      by=request.decided_by.display_name if request.decided_by else "?",
+                      at=request.decided_at or "?")
+    if not decision.approved:
+        return i18n.t(language, "access.refused", id=request.id)
+    return i18n.t(language, "access.approved", id=request.id, name=request.display_name,
+                  date=request.valid_until or "-")
 
 
 def _decider(request: RegistrationRequest) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from core.app import App
 from core.leader import Leadership
-from core.services import deliveries, enrollment
+from core.services import deliveries, enrollment, jobs
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,12 @@ class Scheduler:
                 done[name] = job(self.app)
             except Exception:
                 log.exception("scheduled job %r failed", name)
+        try:
+            if jobs.due(self.app):
+                report = jobs.run(self.app)
+                done.update({name: len(rows) for name, rows in report.done.items()})
+        except Exception:
+            log.exception("daily jobs failed")
         return done
 
     def close(self) -> None:

@@ -28,7 +28,7 @@ from core.app import App, UnitOfWork
 from core.db import DatabaseError
 from core.errors import DomainError
 from core.models import ReplyToken
-from core.services import deliveries, reply_tokens, requests
+from core.services import access, deliveries, reply_tokens, requests
 from mail_gateway import authentication
 from mail_gateway.automatic import automatic_reason
 from mail_gateway.headers import Headers, clean
@@ -232,32 +232,32 @@ def _act(uow: UnitOfWork, reply: Received) -> Outcome:
     candidate, token, problem = chosen
     officer = token.officer
     if sender != officer.email.lower():
-        uow.audit(f"mail.{FORGED}", "request", token.request_id, actor=sender,
+        uow.audit(f"mail.{FORGED}", "request", token.subject_id, actor=sender,
                   expected=officer.email)
         return Outcome(FORGED, sender)
     if reply.unauthenticated:
-        uow.audit(f"mail.{NOT_AUTHENTICATED}", "request", token.request_id, actor=sender,
+        uow.audit(f"mail.{NOT_AUTHENTICATED}", "request", token.subject_id, actor=sender,
                   detail=reply.unauthenticated)
         return Outcome(NOT_AUTHENTICATED, reply.unauthenticated)
     language = officer.language.value
     if problem is not None:
         reason = f"token_{problem}"
-        uow.audit(f"mail.{reason}", "request", token.request_id, officer)
+        uow.audit(f"mail.{reason}", "request", token.subject_id, officer)
         if _answer_once(uow, "token", officer.email.lower(), token.token_hash[:16]):
             uow.enqueue_mail(officer.email, language, "reply_token_invalid",
                              {**context, "reason": problem})
         return Outcome(reason)
     domain = uow.app.settings.mail_domain
-    help_context = {**context, "name": officer.display_name, "request_id": token.request_id,
+    help_context = {**context, "name": officer.display_name, "request_id": token.subject_id,
                     "reply_address": f"reply+{candidate}@{domain}"}
-    if not in_thread(headers, domain, candidate, token.request_id):
-        uow.audit(f"mail.{NOT_IN_THREAD}", "request", token.request_id, officer)
+    if not in_thread(headers, domain, candidate, token.subject_id):
+        uow.audit(f"mail.{NOT_IN_THREAD}", "request", token.subject_id, officer)
         _help_once(uow, officer.email, language, {**help_context, "reason": NOT_IN_THREAD})
         return Outcome(NOT_IN_THREAD)
     verdict = reply.verdict
     if verdict.decision is None:
         first_line = clean(verdict.first_line)
-        uow.audit(f"mail.{NOT_UNDERSTOOD}", "request", token.request_id, officer,
+        uow.audit(f"mail.{NOT_UNDERSTOOD}", "request", token.subject_id, officer,
                   first_line=first_line[:120])
         _help_once(uow, officer.email, language, {**help_context, "reason": NOT_UNDERSTOOD})
         return Outcome(NOT_UNDERSTOOD, first_line[:80])
@@ -275,6 +275,8 @@ def _decide(uow: UnitOfWork, token: ReplyToken, approve: bool, reason: str | Non
             context: dict[str, str]) -> Outcome:
     """The same use case as a chat or a card decision; the officer hears back by mail and in
     every chat account they linked."""
+    if token.kind == "access":
+        return _decide_access(uow, token, approve, reason, context)
     officer = token.officer
     language = officer.language.value
     facts = {**context, "name": officer.display_name, "request_id": token.request_id}
@@ -302,3 +304,25 @@ def _decide(uow: UnitOfWork, token: ReplyToken, approve: bool, reason: str | Non
                              language, "request_decided", outcome)
     return Outcome("approved" if approve else "refused",
                    phrases.decision_text(language, outcome))
+
+
+def _decide_access(uow: UnitOfWork, token: ReplyToken, approve: bool, reason: str | None,
+                   context: dict[str, str]) -> Outcome:
+    """An administrator's reply to an access request: the same use case as the card and the
+    CLI (access.decide); the answer, by mail, says what it did or who decided first."""
+    admin = token.officer
+    language = admin.language.value
+    facts = {**context, "name": admin.display_name, "request_id": token.subject_id}
+    try:
+        with uow.session.begin_nested():
+            decision = access.decide(uow, admin, token.subject_id, approve, reason, via="mail")
+    except DomainError as exc:
+        uow.enqueue_mail(admin.email, language, "reply_done",
+                         {**facts, "outcome_text": exc.message(language)})
+        return Outcome("refused_by_rules", exc.code)
+    text = phrases.access_decision_text(language, decision)
+    uow.enqueue_mail(admin.email, language, "reply_done", {**facts, "outcome_text": text})
+    if not decision.changed:
+        return Outcome("already_decided", f"access_already_{decision.request.state}")
+    reply_tokens.use(token)
+    return Outcome("approved" if approve else "refused", text)

@@ -110,6 +110,8 @@ def build(message: Claimed, settings: Settings) -> EmailMessage:
                                "name": "", **message.context}
     if isinstance(context.get("decision"), dict):
         context["outcome_text"] = phrases.decision_text(language, context["decision"])
+    if message.template in ("access_decided", "access_reminder"):
+        context["notice"] = phrases.access_notice(language, message.context)
     token = context.get("reply_token")
     if token:
         context["reply_address"] = reply_address(settings, token)

@@ -19,7 +19,7 @@ from core.models import (
     RequestState,
     TrainingSession,
 )
-from core.services import requests
+from core.services import access, requests
 from core.services.access import require_active, require_organisation
 
 UPCOMING_LIMIT = 20
@@ -56,7 +56,62 @@ def notification(app: App, template: str, context: dict[str, Any], language: str
     """What a chat sender posts for an outbox row: the request card, or a one-line notice."""
     if template == "request_new":
         return request_card(app, int(context["request_id"]), language)
+    if template == "access_request_new":
+        return access_card(app, int(context["access_request_id"]), language)
     return Reply(phrases.notification(language, template, context), language)
+
+
+def access_card(app: App, request_id: int, language: str) -> Reply:
+    """An access or renewal request, for administrators: who, what for, and the two buttons."""
+    with app.unit_of_work(readonly=True) as uow:
+        request = access.get_request(uow, request_id)
+        t = lambda key, **p: i18n.t(language, key, **p)  # noqa: E731
+        lines = [t("access.card_title", id=request.id,
+                   kind=phrases.access_kind(language, request.kind)),
+                 t("access.card_line", name=request.display_name, email=request.email,
+                   function=request.function or "-",
+                   organisations=", ".join(request.organisation_codes) or "-")]
+        if request.officer is not None and request.kind == access.RENEWAL:
+            lines.append(t("access.card_until", date=request.officer.valid_until or "-"))
+        ref = f"access:{request.id}"
+        if request.state != RequestState.PENDING:
+            key = "access.approved_by" if request.state == RequestState.APPROVED \
+                else "access.refused_by"
+            lines.append(t(key, by=request.decided_by.display_name if request.decided_by
+                           else "ITMA", at=request.decided_at or "?",
+                           reason=request.reason or "-"))
+            return Reply("\n".join(lines), language, ref=ref)
+        return Reply("\n".join(lines), language, actions=[APPROVE, REFUSE], ref=ref, done=False)
+
+
+def decide_access(app: App, officer_id: int, request_id: int, approve: bool,
+                  reason: str | None, via: str) -> Reply:
+    """A click on an access card: administrators only, once."""
+    language = "fr"
+    try:
+        with app.unit_of_work() as uow:
+            officer = uow.session.get_one(Officer, officer_id)
+            language = officer.language.value
+            decision = access.decide(uow, officer, request_id, approve, reason, via=via)
+            text = phrases.access_decision_text(language, decision)
+    except DomainError as exc:
+        return Reply(exc.message(language), language)
+    return Reply(text, language, replaces=access_card(app, request_id, language))
+
+
+def check_access_decider(uow: UnitOfWork, officer: Officer, request_id: int) -> Reply | None:
+    """The polite refusal before the reason form opens, or None if this admin may decide."""
+    language = officer.language.value
+    try:
+        access.require_admin(officer)
+        request = access.get_request(uow, request_id)
+    except DomainError as exc:
+        return Reply(exc.message(language), language)
+    if request.state != RequestState.PENDING:
+        return Reply(phrases.access_decision_text(
+            language, access.AccessDecision(request, request.state == RequestState.APPROVED,
+                                            False)), language)
+    return None
 
 
 def decide_request(app: App, officer_id: int, request_id: int, approve: bool,

@@ -15,16 +15,19 @@ from core import clock, i18n, nrn
 from core.app import App, UnitOfWork
 from core.conversation import desk
 from core.conversation.context import Turn
+from core.conversation.flows.access import AccessFlow, RenewFlow, access_reply
 from core.conversation.flows.add import AddFlow
 from core.conversation.flows.base import Answer, Flow
 from core.conversation.flows.clarify import ClarifyFlow
 from core.conversation.flows.enroll import EnrollFlow
 from core.conversation.flows.listings import OverviewFlow, ParticipantsFlow, ReportFlow, SeatsFlow
+from core.conversation.flows.pdata import PdataFlow
 from core.conversation.flows.requests import DecideFlow, RequestsFlow
 from core.conversation.flows.simple import HelpFlow, LinkFlow, link_reply
 from core.conversation.flows.unenroll import UnenrollFlow
 from core.conversation.parser import Parsed, parse, warm_up
 from core.conversation.types import (
+    ACCESS_PREFIX,
     APPROVE,
     CANCEL,
     CONFIRM,
@@ -46,12 +49,15 @@ STATE_TTL = timedelta(hours=12)
 FLOWS: dict[str, Flow] = {f.name: f for f in (
     EnrollFlow(), UnenrollFlow(), SeatsFlow(), OverviewFlow(), ParticipantsFlow(), ReportFlow(),
     RequestsFlow(), DecideFlow("approve"), DecideFlow("refuse"), AddFlow(), HelpFlow(),
-    LinkFlow())}
+    LinkFlow(), RenewFlow(), AccessFlow())}
 CLARIFY = "clarify"
 FLOWS[CLARIFY] = ClarifyFlow(FLOWS)
+PDATA = PdataFlow()
+FLOWS[PDATA.name] = PDATA
+"""Not an intent either: a file dropped into the conversation (Inbound.files) starts it."""
 """Not an intent: the question asked when a sentence could mean two things, or names a
 training or a person without saying what to do (it gates itself, after 'not understood')."""
-OPEN_FLOWS = frozenset({"help", "link"})
+OPEN_FLOWS = frozenset({"help", "link", "renew", "access"})
 """The only flows an officer whose yearly access has lapsed may use: the rest is the gate's."""
 TRUSTED_CHANNELS = ("console",)
 """Channels whose user_ref is the officer's e-mail, vouched for by whoever runs the process."""
@@ -79,7 +85,8 @@ class Engine:
                     uow.session.delete(state)
                     state = None
                 turn = Turn(uow, officer, officer.language.value, inbound.channel,
-                            inbound.user_ref, state, dict(state.data) if state else {})
+                            inbound.user_ref, state, dict(state.data) if state else {},
+                            progress=inbound.progress)
                 return private(self._turn(turn, inbound))
         except DomainError as exc:
             return private(self._refusal(inbound, exc))
@@ -107,6 +114,8 @@ class Engine:
             if card is None:
                 return desk.home(uow, officer)
             verb, request_id = card
+            if verb == f"{ACCESS_PREFIX}{REFUSE}-form":
+                return self._access_reason_form(uow, officer, request_id)
             if verb == f"{REFUSE}-form":
                 refusal = desk.check_decider(uow, officer, request_id)
                 language = officer.language.value
@@ -114,8 +123,20 @@ class Engine:
                                         ref=f"request:{request_id}", input=REASON, done=False)
             officer_id = officer.id
         reason = (inbound.text or "").strip() or None
+        if verb.startswith(ACCESS_PREFIX):
+            return desk.decide_access(self.app, officer_id, request_id,
+                                      verb == f"{ACCESS_PREFIX}{APPROVE}", reason,
+                                      via=inbound.platform)
         return desk.decide_request(self.app, officer_id, request_id, verb == APPROVE, reason,
                                    via=inbound.platform)
+
+    @staticmethod
+    def _access_reason_form(uow: UnitOfWork, officer: Officer, request_id: int) -> Reply:
+        """An administrator's Refuse on an access card: may they? then the reason form."""
+        language = officer.language.value
+        return desk.check_access_decider(uow, officer, request_id) or Reply(
+            i18n.t(language, "buttons.refuse_label"), language, ref=f"access:{request_id}",
+            input=REASON, done=False)
 
     def officer_for(self, uow: UnitOfWork, inbound: Inbound) -> Officer | None:
         """The officer behind a chat user: linked identity, or e-mail on trusted channels."""
@@ -143,15 +164,22 @@ class Engine:
                          language)
         if parsed.intent == "link":
             return link_reply(uow, inbound, language)
+        if parsed.intent == "access":
+            return access_reply(uow, inbound, language)
         return Reply(i18n.t(language, "link.unlinked"), language)
 
     def _turn(self, turn: Turn, inbound: Inbound) -> Reply:
         parsed = parse(inbound.text or "")
+        if inbound.files:
+            turn.language = self._language(turn.officer, inbound, parsed)
+            _abandon(turn)
+            turn.uow.session.flush()
+            return PDATA.receive(turn, inbound.files)
         answer = self._answer(turn, inbound, parsed)
         state = turn.state
         if inbound.action is None and _starts_new(parsed, state):
             turn.language = self._language(turn.officer, inbound, parsed)
-            turn.clear()
+            _abandon(turn)
             turn.uow.session.flush()  # the old row goes before the new flow saves its own
             name = str(parsed.intent) if parsed.intent in FLOWS else CLARIFY
             if name not in OPEN_FLOWS and name != CLARIFY:
@@ -164,7 +192,7 @@ class Engine:
             return FLOWS[CLARIFY].start(turn, parsed)
         turn.language = state.language.value
         if answer is CANCEL:
-            turn.clear()
+            _abandon(turn)
             return Reply(turn.t("flow.cancelled"), turn.language)
         if state.flow not in OPEN_FLOWS:
             require_active(turn.officer)
@@ -200,6 +228,15 @@ class Engine:
 CLOSED_STEPS = frozenset({"session", "enrollment", "confirm", "reading"})
 """Steps answered by a number or yes/no (or a date, for 'which session?'): a training code or
 a name typed there is a new request, not an answer."""
+
+
+def _abandon(turn: Turn) -> None:
+    """The pending flow ends (cancelled, or another request came): what it kept goes too."""
+    if turn.state is not None:
+        abandon = getattr(FLOWS.get(turn.state.flow), "abandon", None)
+        if abandon is not None:
+            abandon(turn)
+    turn.clear()
 
 
 def _starts_new(parsed: Parsed, state: ConversationState | None) -> bool:

@@ -54,6 +54,9 @@ SLOTS: dict[str, frozenset[str]] = {
     "add": frozenset({"raw"}),
     "link": frozenset(),
     "help": frozenset(),
+    "renew": frozenset(),
+    "access": frozenset(),
+    "tracks": frozenset({"code"}),
 }
 NEEDS: dict[str, str] = {"seats": "code", "participants": "code", "report": "persons",
                          "unenroll": "persons", "approve": "number", "refuse": "number"}

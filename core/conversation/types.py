@@ -30,11 +30,26 @@ def refuse_form_action(request_id: int) -> str:
     return f"{REFUSE}-form:{request_id}"
 
 
+ACCESS_PREFIX = "access-"
+"""Card actions on an access request: 'access-approve:N', 'access-refuse:N',
+'access-refuse-form:N' (decided by administrators)."""
+
+
 def card_action(action: str) -> tuple[str, int] | None:
-    """('approve' | 'refuse' | 'refuse-form', request id) for a card action, else None."""
+    """('approve' | 'refuse' | 'refuse-form', request id) for a card action, else None;
+    the verb keeps its 'access-' prefix for an access request."""
     verb, _, number = action.partition(":")
-    if verb in (APPROVE, REFUSE, f"{REFUSE}-form") and number.isdigit():
+    if verb.removeprefix(ACCESS_PREFIX) in (APPROVE, REFUSE, f"{REFUSE}-form") \
+            and number.isdigit():
         return verb, int(number)
+    return None
+
+
+def card_prefix(ref: str | None) -> tuple[str, int] | None:
+    """The action prefix ('' or 'access-') and the number of the request a card is about."""
+    kind, _, number = (ref or "").partition(":")
+    if kind in ("request", "access") and number.isdigit():
+        return ("" if kind == "request" else ACCESS_PREFIX), int(number)
     return None
 
 

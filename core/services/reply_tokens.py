@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from core import clock
 from core.app import UnitOfWork
-from core.models import Officer, RegistrationRequest, ReplyToken
+from core.models import AccessRequest, Officer, RegistrationRequest, ReplyToken
 
 VALIDITY = timedelta(days=30)
 TOKEN = re.compile(r"^[a-z2-7]{26}$")
@@ -41,6 +41,15 @@ def issue(uow: UnitOfWork, officer: Officer, request: RegistrationRequest) -> st
     token = new_token()
     uow.session.add(ReplyToken(token_hash=token_hash(token), officer_id=officer.id,
                                request_id=request.id, expires_at=clock.now() + VALIDITY))
+    return token
+
+
+def issue_access(uow: UnitOfWork, admin: Officer, request: AccessRequest) -> str:
+    """A token for an administrator to decide an access request by replying."""
+    token = new_token()
+    uow.session.add(ReplyToken(token_hash=token_hash(token), officer_id=admin.id, kind="access",
+                               access_request_id=request.id,
+                               expires_at=clock.now() + VALIDITY))
     return token
 
 

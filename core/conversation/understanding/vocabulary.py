@@ -17,7 +17,7 @@ from core import i18n
 from core.conversation.understanding.tokens import tokenize
 
 INTENTS = ("enroll", "unenroll", "seats", "overview", "participants", "report", "requests",
-           "approve", "refuse", "add", "link", "help")
+           "approve", "refuse", "add", "link", "help", "renew", "access", "tracks")
 FLOW_INTENTS = ("confirm", "cancel")
 GAP = "…"
 MAX_GAP = 8
