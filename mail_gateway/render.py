@@ -80,12 +80,27 @@ def bounce_address(settings: Settings) -> str:
 def calendar(message: Claimed, settings: Settings) -> bytes | None:
     method = ICS_METHOD.get(message.template)
     context = message.context
+    if message.template == "track_changed" and context.get("modules"):
+        method = "CANCEL" if context.get("cancelled") else "REQUEST"
+        return _events(message, settings, method, context["modules"])
     if method is None or not context.get("enrollment_id") or not context.get("start"):
         return None
+    return _events(message, settings, method, [context])
+
+
+def _events(message: Claimed, settings: Settings, method: str,
+            items: list[dict[str, Any]]) -> bytes:
+    """One calendar, one event per session (a track change concerns several modules)."""
     cal = Calendar()
     cal.add("prodid", f"-//{HEADER_PRODUCT}//{settings.mail_domain}//")
     cal.add("version", "2.0")
     cal.add("method", method)
+    for context in items:
+        cal.add_component(_event(message, settings, method, context))
+    return cal.to_ical()
+
+
+def _event(message: Claimed, settings: Settings, method: str, context: dict[str, Any]) -> Event:
     event = Event()
     event.add("uid", f"enrollment-{context['enrollment_id']}@{settings.mail_domain}")
     event.add("summary", f"{context.get('code', '')} – {context.get('title', '')}")
@@ -100,8 +115,7 @@ def calendar(message: Claimed, settings: Settings) -> bytes | None:
     _name, organizer = parseaddr(settings.mail_from)
     event.add("organizer", f"mailto:{organizer}")
     event.add("attendee", f"mailto:{message.to}")
-    cal.add_component(event)
-    return cal.to_ical()
+    return event
 
 
 def build(message: Claimed, settings: Settings) -> EmailMessage:
@@ -137,7 +151,8 @@ def build(message: Claimed, settings: Settings) -> EmailMessage:
                          .render(context), subtype="html")
     ics = calendar(message, settings)
     if ics is not None:
-        method = ICS_METHOD[message.template]
+        method = ICS_METHOD.get(message.template) or (
+            "CANCEL" if message.context.get("cancelled") else "REQUEST")
         mail.add_attachment(ics, maintype="text", subtype="calendar",
                             filename="invitation.ics" if method == "REQUEST" else "cancel.ics",
                             params={"method": method, "charset": "utf-8"})
