@@ -620,3 +620,20 @@ class TrackEnrollment(Base):
     track: Mapped[Track] = relationship(lazy="joined")
     cohort: Mapped[Cohort | None] = relationship(lazy="joined")
     collaborator: Mapped[Collaborator] = relationship(lazy="joined")
+
+
+class HeldFile(Base):
+    """A file waiting for the chat user's click, on whichever instance the click arrives: an
+    export behind a Teams file-consent card, a P-data file while its officer picks the
+    organisation it is for. Encrypted, bound to the chat account, short-lived, single use."""
+
+    __tablename__ = "held_files"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(150))
+    user_ref: Mapped[str] = mapped_column(String(200))
+    filename: Mapped[str] = mapped_column(String(255))
+    mime: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

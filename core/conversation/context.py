@@ -8,7 +8,7 @@ from typing import Any
 
 from core import clock, i18n, nrn, phrases
 from core.app import UnitOfWork
-from core.conversation.types import CANCEL, CONFIRM, Choice, Reply
+from core.conversation.types import CANCEL, CONFIRM, Choice, Progress, Reply
 from core.models import Collaborator, ConversationState, Language, Officer
 from core.services.catalog import SessionView
 
@@ -22,6 +22,8 @@ class Turn:
     user_ref: str
     state: ConversationState | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    progress: Progress | None = None
+    """Where a long piece of work (a big file) reports how far it is, if the adapter can."""
 
     def t(self, key: str, variant: str | int | None = None, /, **params: Any) -> str:
         return i18n.t(self.language, key, variant, **params)

@@ -62,7 +62,7 @@ NEEDS: dict[str, str] = {"seats": "code", "participants": "code", "report": "per
                          "unenroll": "persons", "approve": "number", "refuse": "number"}
 TYPO_INTENTS = frozenset({"enroll", "unenroll", "seats", "participants", "report", "requests",
                           "overview"})
-USED_BY_INTENT = frozenset({"intent", "hint", "code", "date", "number"})
+USED_BY_INTENT = frozenset({"intent", "hint", "code", "date", "number", "format"})
 
 
 @dataclass
@@ -82,6 +82,8 @@ class Parsed:
     """The intent was read from a mistyped word."""
     reason: str = ""
     """What follows the number ("refuser 12 session complète" → "session complète")."""
+    format: str | None = None
+    """A file asked for ("rapport Dupont xlsx", "inscrits BOSA-101 en csv"): csv or xlsx."""
 
     @property
     def day(self) -> date | None:
@@ -102,7 +104,7 @@ class Parsed:
                 "when": [self.when.start.isoformat(), self.when.end.isoformat(),
                          self.when.kind] if self.when else None,
                 "number": self.number, "words": self.words, "text": self.text,
-                "reason": self.reason,
+                "reason": self.reason, "format": self.format,
                 "persons": [[p.text, p.sex] for p in self.persons]}
 
     @classmethod
@@ -114,6 +116,7 @@ class Parsed:
                              when[2]) if when else None,
                    number=data.get("number"), words=list(data.get("words") or []),
                    text=data.get("text") or "", reason=data.get("reason") or "",
+                   format=data.get("format"),
                    persons=[PersonQuery(t, s) for t, s in data.get("persons") or []])
 
 
@@ -246,7 +249,7 @@ def _language(tokens: list[Token], matches: list[_Match], v: Vocabulary) -> str 
         for language in match.phrase.languages:
             votes[language] += 2.0 * len(match.indexes) / len(match.phrase.languages)
     for index, token in enumerate(tokens):
-        if index in in_phrases or token.used in ("person", "code", "number"):
+        if index in in_phrases or token.used in ("person", "code", "number", "format"):
             continue
         languages = v.languages.get(token.key)
         if languages:
@@ -283,6 +286,9 @@ def parse(text: str) -> Parsed:
         if token.kind == "code" and not token.used:
             parsed.code = parsed.code or token.key
             token.used = "code"
+        elif token.kind == "word" and not token.used and token.key in v.formats:
+            parsed.format = parsed.format or v.formats[token.key]
+            token.used = "format"
     matches = _phrases(tokens, v, "gap") + _phrases(tokens, v, "several")
     parsed.when = dates.read(tokens, v, clock.today())
     matches += _phrases(tokens, v, "single")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,13 +54,68 @@ def card_prefix(ref: str | None) -> tuple[str, int] | None:
     return None
 
 
+MAX_FILE_BYTES = 25 * 1024 * 1024
+"""The largest file an adapter hands to the engine: it refuses a larger one from its declared
+size, before downloading, and stops reading at this many bytes when the size was a lie."""
+TOO_LARGE = "too_large"
+UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True)
+class InboundFile:
+    """A file the officer dropped into the conversation, already downloaded by the adapter.
+
+    `content` is None when the adapter could not take it: `problem` says why (TOO_LARGE, with
+    the declared or counted `size`; UNAVAILABLE: no download possible). The name is only a
+    name: the content is sniffed, never trusted from it or from a declared type.
+    """
+
+    name: str
+    content: bytes | None = field(default=None, repr=False)
+    size: int | None = None
+    problem: str | None = None
+
+
+def too_large(name: str, size: int | None) -> InboundFile:
+    return InboundFile(name, None, size, TOO_LARGE)
+
+
+def unavailable(name: str) -> InboundFile:
+    return InboundFile(name, None, None, UNAVAILABLE)
+
+
+Progress = Callable[[str], None]
+"""Called by the engine, from its worker thread, with a line to show in place of the previous
+one (a long file being checked); the adapter posts it once and then updates it."""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file that goes with a reply: an export, the list of a file's errors."""
+
+    filename: str
+    content: bytes = field(repr=False)
+    mime: str = "application/octet-stream"
+
+    @classmethod
+    def of(cls, filename: str, content: bytes) -> Attachment:
+        """An export we wrote ourselves: its type follows its extension."""
+        extension = filename.rsplit(".", 1)[-1].lower()
+        return cls(filename, content, MIMES.get(extension, "application/octet-stream"))
+
+
+MIMES = {"csv": "text/csv",
+         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
 @dataclass(frozen=True)
 class Inbound:
     """What an adapter received. `channel` names platform and workspace, e.g. 'slack:T0123'.
 
     `action` is a button press: 'confirm', 'cancel' or 'choose:KEY' for the pending flow;
     'approve:N', 'refuse:N' (reason in `text`), 'refuse-form:N' on a request card; 'home' for
-    the officer's overview. Every front end enters the engine here, and only here.
+    the officer's overview. `files` are files dropped into the conversation (a P-data update).
+    Every front end enters the engine here, and only here.
     """
 
     channel: str
@@ -67,6 +123,8 @@ class Inbound:
     text: str | None = None
     action: str | None = None
     locale: str | None = None
+    files: tuple[InboundFile, ...] = ()
+    progress: Progress | None = field(default=None, compare=False, repr=False)
 
     @property
     def platform(self) -> str:
@@ -100,12 +158,16 @@ class Reply:
     """A text to collect before acting (REASON), for the action in `ref`."""
     sections: list[tuple[str, list[str]]] = field(default_factory=list)
     """Titled lists (the home overview): rendered as headings with bullet lines."""
+    attachments: list[Attachment] = field(default_factory=list)
+    """Files for the officer (an export, a file's errors): each adapter delivers them its way."""
 
     def as_json(self) -> dict[str, Any]:
         return {"text": self.text, "choices": [{"key": c.key, "label": c.label}
                                                for c in self.choices],
                 "actions": list(self.actions), "done": self.done, "language": self.language,
-                "ref": self.ref}
+                "ref": self.ref, "attachments": [
+                    {"filename": a.filename, "mime": a.mime, "size": len(a.content)}
+                    for a in self.attachments]}
 
     @property
     def request_id(self) -> int | None:

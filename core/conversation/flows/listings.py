@@ -1,4 +1,8 @@
-"""Read-only answers: seats of a training, overview, who is enrolled, a collaborator's report."""
+"""Read-only answers: seats of a training, overview, who is enrolled, a collaborator's report.
+
+The last three also come as a file ("rapport Dupont xlsx", "inscrits BOSA-101 csv",
+"formations xlsx"): the format word anywhere in the sentence attaches the export instead.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,10 @@ from core.conversation.flows.sessions import (
     within,
 )
 from core.conversation.parser import Parsed
-from core.conversation.types import Reply
+from core.conversation.types import Attachment, Reply
 from core.errors import DomainError
 from core.models import Collaborator
-from core.services import catalog, reports
+from core.services import catalog, exports, reports
 from core.services.access import require_active, require_collaborator, require_training
 
 OVERVIEW_LIMIT = 15
@@ -54,11 +58,29 @@ class SeatsFlow:
         return turn.done("\n".join(lines))
 
 
+def keep_format(turn: Turn, parsed: Parsed) -> None:
+    if parsed.format:
+        turn.data["format"] = parsed.format
+
+
+def attached(turn: Turn, export: tuple[str, bytes]) -> Reply:
+    """An export as the reply: one line naming it, the file attached."""
+    filename, content = export
+    reply = turn.done(turn.t("exports.attached", filename=filename))
+    reply.attachments = [Attachment.of(filename, content)]
+    return reply
+
+
 class OverviewFlow:
     name = "overview"
 
     def start(self, turn: Turn, parsed: Parsed) -> Reply:
         require_active(turn.officer)
+        if parsed.format:
+            when = parsed.when
+            return attached(turn, exports.overview(turn.uow, turn.officer, parsed.format,
+                                                   when.start if when else None,
+                                                   when.end if when else None))
         views = [v for v in catalog.upcoming_sessions(turn.uow, officer=turn.officer)
                  if v.free > 0]
         if parsed.when is not None:
@@ -80,6 +102,7 @@ class ParticipantsFlow:
 
     def start(self, turn: Turn, parsed: Parsed) -> Reply:
         keep_when(turn, parsed)
+        keep_format(turn, parsed)
         return pick_training(turn, self.name, parsed.code, _participants)
 
     def resume(self, turn: Turn, step: str, answer: Answer) -> Reply:
@@ -89,6 +112,9 @@ class ParticipantsFlow:
 
 
 def _participants(turn: Turn, view: catalog.SessionView) -> Reply:
+    fmt = turn.data.get("format")
+    if fmt:
+        return attached(turn, exports.participants(turn.uow, turn.officer, view.id, fmt))
     items = reports.participants(turn.uow, turn.officer, view.id)
     header = turn.t("participants.header", code=view.training, date=turn.day(view.starts_on),
                     place=view.place, seats=turn.session_label(view))
@@ -105,6 +131,7 @@ class ReportFlow:
 
     def start(self, turn: Turn, parsed: Parsed) -> Reply:
         require_active(turn.officer)
+        keep_format(turn, parsed)
         person = parsed.persons[0] if parsed.persons else None
         return pick_person(turn, self.name, person.text if person else "", _report,
                            person.sex if person else None)
@@ -116,6 +143,10 @@ class ReportFlow:
 
 def _report(turn: Turn, person: Collaborator) -> Reply:
     require_collaborator(turn.officer, person)
+    fmt = turn.data.get("format")
+    if fmt:
+        return attached(turn, exports.collaborator_report(turn.uow, turn.officer, person.id,
+                                                          fmt))
     report = reports.collaborator_report(turn.uow, turn.officer, person.id)
     lines = [turn.t("report.header", person=turn.person_label(person))]
     sections = (("report.options", report.options), ("report.enrolled", report.enrolled),

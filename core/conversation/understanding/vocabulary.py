@@ -19,6 +19,7 @@ from core.conversation.understanding.tokens import tokenize
 INTENTS = ("enroll", "unenroll", "seats", "overview", "participants", "report", "requests",
            "approve", "refuse", "add", "link", "help", "renew", "access", "tracks")
 FLOW_INTENTS = ("confirm", "cancel")
+FORMATS = ("csv", "xlsx")
 GAP = "…"
 MAX_GAP = 8
 STRONG, HINT = 1.0, 0.4
@@ -66,6 +67,8 @@ class Vocabulary:
     before_day: set[str] = field(default_factory=set)
     date_glue: set[str] = field(default_factory=set)
     ordinals: set[str] = field(default_factory=set)
+    formats: dict[str, str] = field(default_factory=dict)
+    """A file format asked for anywhere in the sentence ('xlsx', 'excel', 'csv') → csv | xlsx."""
 
     def known(self, word: str) -> bool:
         """A word of the vocabulary that is never, alone, part of a name."""
@@ -166,6 +169,12 @@ def vocabulary() -> Vocabulary:
         _add_words(found, found.before_day, language, f"{d}.before_day")
         _add_words(found, found.date_glue, language, f"{d}.glue")
         _add_words(found, found.ordinals, language, f"{d}.ordinals")
+        for fmt in FORMATS:
+            for text in _words(language, f"{u}.formats.{fmt}"):
+                for word in _keys(text):
+                    found.formats[word] = fmt
+                    found.languages[word].add(language)
+                    found.phrase_only.discard(word)
         for offset, key in enumerate(("today", "tomorrow", "after_tomorrow")):
             for text in _words(language, f"{d}.{key}"):
                 words = _keys(text)
