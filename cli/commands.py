@@ -56,13 +56,17 @@ def welcome_examples(uow: UnitOfWork, officer: Officer) -> tuple[str, str]:
 def chat(args: argparse.Namespace) -> int:
     app = make_app()
     engine = Engine(app)
-    console.chat(engine, args.email, welcome(engine, args.email))
+    console.chat(engine, args.email, welcome(engine, args.email),
+                 exports=app.settings.home / "exports")
     return 0
 
 
 def say(args: argparse.Namespace) -> int:
+    if not args.text and not args.file:
+        raise CommandError("say: give a TEXT, or a file with --file PATH")
     app = make_app()
-    print(console.say(Engine(app), args.email, " ".join(args.text), as_json=args.json))
+    print(console.say(Engine(app), args.email, " ".join(args.text) or None, as_json=args.json,
+                      files=args.file or (), exports=app.settings.home / "exports"))
     return 0
 
 

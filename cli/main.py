@@ -60,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("say", "one message to the assistant, one reply")
     p.add_argument("--as", dest="email", required=True, metavar="EMAIL")
     p.add_argument("--json", action="store_true")
-    p.add_argument("text", nargs="+")
+    p.add_argument("--file", metavar="PATH", action="append",
+                   help="send this file (a P-data update), as if dropped into the chat")
+    p.add_argument("text", nargs="*")
     p.set_defaults(func=commands.say)
 
     db = group("db", "database schema")
