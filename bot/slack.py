@@ -25,11 +25,13 @@ from core import i18n
 from core.app import App
 from core.conversation import Engine, Inbound, Reply, desk
 from core.conversation.types import (
+    ACCESS_PREFIX,
     CANCEL,
     CONFIRM,
     HOME,
     REASON,
     approve_action,
+    card_prefix,
     refuse_action,
     refuse_form_action,
 )
@@ -112,10 +114,10 @@ def _place_of_click(body: dict[str, Any], client: AsyncWebClient, respond: Any) 
                  thread_ts=message.get("thread_ts"), message_ts=container.get("message_ts"))
 
 
-def _request_id(value: str | None) -> int | None:
-    if value and value.startswith("request:") and value[8:].isdigit():
-        return int(value[8:])
-    return None
+def _request_id(value: str | None) -> tuple[str, int] | None:
+    """The card a button is on: ('', N) for registration request N ('request:N'), or
+    ('access-', N) for access request N ('access:N'): the prefix of the engine action."""
+    return card_prefix(value)
 
 
 def build(app: App, engine: Engine, client: AsyncWebClient, signing_secret: str | None,
@@ -201,30 +203,31 @@ def build(app: App, engine: Engine, client: AsyncWebClient, signing_secret: str 
     @bolt.action(blocks.ACTION_APPROVE)
     async def on_approve(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        request_id = _request_id(action.get("value"))
-        if request_id is None or not await fresh(body):
+        card = _request_id(action.get("value"))
+        if card is None or not await fresh(body):
             return
         container = body.get("container", {})
-        await _decide(body, approve_action(request_id), None, container.get("channel_id"),
-                      container.get("message_ts"))
+        await _decide(body, card[0] + approve_action(card[1]), None,
+                      container.get("channel_id"), container.get("message_ts"))
 
     @bolt.action(blocks.ACTION_REFUSE)
     async def on_refuse(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         if not await fresh(body):
             return
-        request_id = _request_id(action.get("value"))
-        if request_id is None:
+        card = _request_id(action.get("value"))
+        if card is None:
             await _tell(body, Reply(i18n.t("fr", "flow.lost")))
             return
-        reply = await converse(_inbound_of(body, action=refuse_form_action(request_id)))
+        prefix, request_id = card
+        reply = await converse(_inbound_of(body, action=prefix + refuse_form_action(request_id)))
         if reply.input != REASON:
             await _tell(body, reply)
             return
         container = body.get("container", {})
         await bolt.client.views_open(trigger_id=body["trigger_id"], view=blocks.refuse_modal(
             reply.language, {"request": request_id, "channel": container.get("channel_id"),
-                             "ts": container.get("message_ts")}))
+                             "ts": container.get("message_ts"), "prefix": prefix}))
 
     @bolt.view(blocks.REFUSE_MODAL)
     async def on_refuse_submit(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -235,9 +238,10 @@ def build(app: App, engine: Engine, client: AsyncWebClient, signing_secret: str 
         reason = (view["state"]["values"].get("reason", {}).get("reason", {})
                   .get("value") or "").strip() or None
         request_id = metadata.get("request")
+        prefix = ACCESS_PREFIX if metadata.get("prefix") == ACCESS_PREFIX else ""
         if isinstance(request_id, int):
-            await _decide(body, refuse_action(request_id), reason, metadata.get("channel"),
-                          metadata.get("ts"))
+            await _decide(body, prefix + refuse_action(request_id), reason,
+                          metadata.get("channel"), metadata.get("ts"))
 
     def _inbound_of(body: dict[str, Any], action: str | None = None,
                     text: str | None = None) -> Inbound:

@@ -58,7 +58,7 @@ from bot.web import Endpoint, bounded
 from core import i18n
 from core.app import App
 from core.conversation import Engine, Inbound, Reply, desk
-from core.conversation.types import CANCEL, CONFIRM, card_action
+from core.conversation.types import ACCESS_PREFIX, CANCEL, CONFIRM, card_action
 from core.errors import DomainError
 from core.services.outbox import Claimed, PermanentFailure, TemporaryFailure
 
@@ -471,8 +471,9 @@ class TeamsBot:
         card = card_action(str(data.get(cards.ACTION) or ""))
         language = i18n.language_or_default((person.locale or "")[:2])
         if card is not None:
+            again = desk.access_card if card[0].startswith(ACCESS_PREFIX) else desk.request_card
             try:
-                reply = await self._run(desk.request_card, self.app, card[1], language)
+                reply = await self._run(again, self.app, card[1], language)
             except DomainError:
                 return Clicked()
             return Clicked(card=cards.render(reply))
@@ -506,6 +507,11 @@ class TeamsBot:
             reply: Reply = await self._run(desk.request_card, self.app,
                                            int(message.context["request_id"]), message.language)
             return reply
+        if message.template == "access_request_new":
+            access: Reply = await self._run(desk.access_card, self.app,
+                                            int(message.context["access_request_id"]),
+                                            message.language)
+            return access
         return Reply(i18n.t(message.language, f"notify.{message.template}", **message.context),
                      message.language)
 

@@ -27,7 +27,15 @@ from bot.teams_sdk import (
 )
 from core import i18n
 from core.conversation import Reply
-from core.conversation.types import APPROVE, CANCEL, CONFIRM, REFUSE, approve_action, refuse_action
+from core.conversation.types import (
+    APPROVE,
+    CANCEL,
+    CONFIRM,
+    REFUSE,
+    approve_action,
+    card_prefix,
+    refuse_action,
+)
 from core.markup import adaptive_card_text
 
 ACTION = "itma"
@@ -68,7 +76,8 @@ def _button(title: str, data: dict[str, Any], style: str | None = None,
 def render(reply: Reply, link_base: str | None = None) -> AdaptiveCard:
     """Text, then sections, choices (a radio list: labels are long), inputs and the buttons."""
     t = lambda key: i18n.t(reply.language, key)  # noqa: E731
-    request_id = reply.request_id
+    card = card_prefix(reply.ref)
+    prefix, request_id = card if card is not None else ("", None)
     body: list[Any] = _blocks(reply.text, title=request_id is not None)
     for heading, lines in reply.sections:
         body += [TextBlock(text=adaptive_card_text(heading), weight="Bolder", wrap=True,
@@ -93,10 +102,10 @@ def render(reply: Reply, link_base: str | None = None) -> AdaptiveCard:
         actions.append(_button(t("buttons.confirm"), {ACTION: CONFIRM, **step}, "positive",
                                "none"))
     if request_id is not None and APPROVE in reply.actions:
-        actions.append(_button(t("buttons.approve"), {ACTION: approve_action(request_id)},
+        actions.append(_button(t("buttons.approve"), {ACTION: prefix + approve_action(request_id)},
                                "positive", "none"))
     if request_id is not None and REFUSE in reply.actions:
-        actions.append(_button(t("buttons.refuse"), {ACTION: refuse_action(request_id)},
+        actions.append(_button(t("buttons.refuse"), {ACTION: prefix + refuse_action(request_id)},
                                "destructive", "auto"))
     if CANCEL in reply.actions:
         actions.append(_button(t("buttons.cancel"), {ACTION: CANCEL, **step}, None, "none"))

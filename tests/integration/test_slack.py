@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
 import time
 import urllib.error
 import urllib.request
@@ -17,8 +18,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from core.models import Enrollment, RegistrationRequest, RequestState
-from core.services import requests
+from core import nrn
+from core.models import AccessRequest, Enrollment, RegistrationRequest, RequestState
+from core.services import access, requests
 from core.services.access import link_identity, officer_by_email
 from tests.conftest import World
 from tests.support import slack_payloads as sp
@@ -276,3 +278,73 @@ def test_signatures_replays_retries_and_malformed_payloads(slack: Slack, world: 
     time.sleep(1.0)
     assert len(slack.mock.of("response_url")) == 3  # command, resolved, done: once
     assert enrollments(world) == 1
+
+
+ADMIN = "UADMIN"
+
+
+def _access_request(world: World) -> int:
+    """An administrator linked to Slack, and one access request waiting for them."""
+    with world.app.unit_of_work() as uow:
+        admin = access.add_officer(uow, access.NewOfficer(
+            "admin@ifa.example", "Ada Admin", nrn.generate(random.Random(99)), [],
+            language="fr", roles=("admin",)))
+        link_identity(uow, admin, "slack", "T1", ADMIN, via="test")
+    with world.app.unit_of_work() as uow:
+        request, _created = access.request_access(uow, access.NewAccessRequest(
+            nrn=nrn.generate(random.Random(5), sex="F"), given_names="Ines", surname="Claes",
+            email="ines.claes@fin.example", function="HR-adviseur", language="nl",
+            organisations=["FIN"]))
+        return request.id
+
+
+def _access_state(world: World, request_id: int) -> RequestState:
+    with world.app.unit_of_work(readonly=True) as uow:
+        return uow.session.get_one(AccessRequest, request_id).state
+
+
+def test_access_request_card_refused_by_an_administrator_not_by_an_officer(
+        slack: Slack, world: World) -> None:
+    request_id = _access_request(world)
+    [card] = slack.mock.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == ADMIN)
+    assert f"Demande d'accès n° {request_id}" in texts(card) and "Ines Claes" in texts(card)
+    approve, refuse = buttons(card)
+    assert (approve["action_id"], approve["value"]) == ("itma_request_approve",
+                                                        f"access:{request_id}")
+    body = sp.block_action("itma_request_approve", approve["value"], user_id=SOPHIE,
+                           channel_id="D9", message_ts="1700000000.000900",
+                           response_url=slack.mock.response_url("o"))
+    assert slack.post(body, sp.FORM) == 200
+    told = slack.mock.wait_for("chat.postEphemeral", where=lambda c: c.params["user"] == SOPHIE)
+    assert "Seuls les administrateurs" in texts(told[-1])
+    assert _access_state(world, request_id) == RequestState.PENDING
+    click = sp.block_action("itma_request_refuse", refuse["value"], user_id=ADMIN,
+                            channel_id="D1", message_ts="1700000000.000100",
+                            response_url=slack.mock.response_url("card"),
+                            message_blocks=card.params["blocks"], trigger_id="trigger-access")
+    assert slack.post(click, sp.FORM) == 200
+    [modal] = slack.mock.wait_for("views.open")
+    submit = sp.view_submission("itma_refuse_modal",
+                                {"reason": {"reason": {"type": "plain_text_input",
+                                                       "value": "pas de mandat"}}},
+                                user_id=ADMIN, private_metadata=modal.params["view"][
+                                    "private_metadata"])
+    assert slack.post(submit, sp.FORM) == 200
+    [update] = slack.mock.wait_for("chat.update")
+    assert update.params["ts"] == "1700000000.000100" and not buttons(update)
+    assert "Refusée par Ada Admin" in texts(update) and "pas de mandat" in texts(update)
+    told = slack.mock.wait_for("chat.postEphemeral", where=lambda c: c.params["user"] == ADMIN)
+    assert f"Demande d'accès n° {request_id} refusée." in texts(told[-1])
+    assert _access_state(world, request_id) == RequestState.REFUSED
+
+
+def test_access_request_card_approved_in_one_click(slack: Slack, world: World) -> None:
+    request_id = _access_request(world)
+    slack.mock.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == ADMIN)
+    body = sp.block_action("itma_request_approve", f"access:{request_id}", user_id=ADMIN,
+                           channel_id="D1", message_ts="1700000000.000400",
+                           response_url=slack.mock.response_url("a"))
+    assert slack.post(body, sp.FORM) == 200
+    [update] = slack.mock.wait_for("chat.update")
+    assert "Approuvée par Ada Admin" in texts(update) and not buttons(update)
+    assert _access_state(world, request_id) == RequestState.APPROVED

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import random
 import subprocess
 import sys
 import time
@@ -23,7 +24,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from core import nrn
 from core.models import (
+    AccessRequest,
     ChatIdentity,
     Enrollment,
     LinkToken,
@@ -32,7 +35,7 @@ from core.models import (
     RequestState,
     TeamsConversation,
 )
-from core.services import links, requests
+from core.services import access, links, requests
 from core.services.access import link_identity, officer_by_email
 from tests.conftest import World
 from tests.integration.test_http_limits import BIG, chunked, raw_post, zeros
@@ -561,3 +564,44 @@ def test_unconfigured_teams_answers_401() -> None:
             return await client.post("/api/messages", json={"type": "message"})
 
     assert asyncio.run(post()).status_code == 401
+
+
+ADMIN = ta.Person(TENANT, "aad-admin", "Ada Admin")
+
+
+def test_access_request_card_for_administrators_only(teams: Teams, world: World) -> None:
+    with world.app.unit_of_work() as uow:
+        admin = access.add_officer(uow, access.NewOfficer(
+            "admin@ifa.example", "Ada Admin", nrn.generate(random.Random(99)), [],
+            language="fr", roles=("admin",)))
+        link_identity(uow, admin, "teams", TENANT, ADMIN.aad, via="test")
+    with world.app.unit_of_work() as uow:
+        request, _created = access.request_access(uow, access.NewAccessRequest(
+            nrn=nrn.generate(random.Random(5), sex="F"), given_names="Ines", surname="Claes",
+            email="ines.claes@fin.example", function="HR-adviseur", language="nl",
+            organisations=["FIN"]))
+        request_id = request.id
+    posted = teams.connector.wait_for("create", where=lambda c: c.conversation_id
+                                      == f"a:opened-{ADMIN.aad}")[0]
+    card = posted.card
+    assert card is not None and f"Demande d'accès n° {request_id}" in texts(card)
+    approve, refuse = ta.actions(card)
+    assert approve["data"] == {"itma": f"access-approve:{request_id}"}
+    assert refuse["data"] == {"itma": f"access-refuse:{request_id}"}
+    answer, _ = teams.click(card, "Approuver", person=SOPHIE, follow=False)
+    assert answer["type"] == "application/vnd.microsoft.activity.message"
+    assert "Seuls les administrateurs" in answer["value"]
+    with world.app.unit_of_work(readonly=True) as uow:
+        assert uow.session.get_one(AccessRequest, request_id).state == RequestState.PENDING
+    answer, told = teams.click(card, "Refuser", person=ADMIN, chat=posted.conversation_id,
+                               inputs={"reason": "pas de mandat"})
+    decided = shown(answer)
+    assert "Refusée par Ada Admin" in texts(decided) and "pas de mandat" in texts(decided)
+    assert not titles(decided)
+    assert told is not None and f"Demande d'accès n° {request_id} refusée." in texts(told.card)
+    with world.app.unit_of_work(readonly=True) as uow:
+        found = uow.session.get_one(AccessRequest, request_id)
+        assert found.state == RequestState.REFUSED and found.reason == "pas de mandat"
+    again, _ = teams.click(card, "Approuver", person=ADMIN, chat=posted.conversation_id,
+                           follow=False)
+    assert "Refusée par Ada Admin" in texts(shown(again))
