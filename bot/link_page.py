@@ -98,6 +98,9 @@ log = logging.getLogger(__name__)
 X509_V_FLAG_NO_CHECK_TIME = 0x200000
 """OpenSSL's flag (not exposed by :mod:`ssl`); dates are checked by ``core.eid.validate``."""
 
+ACCESS_FORM = "access"
+"""The hidden `form` value of the access request form (the link confirmation has none)."""
+LANGUAGES = ("fr", "nl", "de", "en")
 MAX_BODY = 4096
 """The confirmation form."""
 MAX_CARD_BODY = 20_000
@@ -249,7 +252,8 @@ class Page:
 
 def render(language: str, status: int, kind: str, heading: str, message: str, *,
            hint: str | None = None, form: dict[str, str] | None = None,
-           details: Iterable[tuple[str, str]] = (), warning: str | None = None) -> Page:
+           details: Iterable[tuple[str, str]] = (), warning: str | None = None,
+           fields: Iterable[dict[str, Any]] = ()) -> Page:
     language = i18n.language_or_default(language)
 
     def t(key: str, **params: Any) -> str:
@@ -257,7 +261,7 @@ def render(language: str, status: int, kind: str, heading: str, message: str, *,
 
     html = _env.get_template("link.html").render(
         lang=language, t=t, kind=kind, heading=heading, message=message, hint=hint, form=form,
-        details=list(details), warning=warning)
+        details=list(details), warning=warning, fields=list(fields))
     return Page(status, html.encode("utf-8"))
 
 
@@ -524,6 +528,8 @@ class LinkPage:
                 minutes = max(0, int((clock.now() - link.created_at).total_seconds() // 60))
                 confirmation = found.confirmation
         except DomainError as exc:
+            if exc.code == "link_no_officer":
+                return self._access_page(token, identity, browser_language)
             return self._domain_error(exc, browser_language, token)
 
         def t(key: str, variant: int | None = None, **params: Any) -> str:
@@ -544,6 +550,8 @@ class LinkPage:
     def _complete(self, token: str, identity: eid.Identity, browser_language: str,
                   form: dict[str, list[str]]) -> Page:
         given = (form.get("csrf") or [""])[0]
+        if (form.get("form") or [""])[0] == ACCESS_FORM:
+            return self._request_access(token, identity, browser_language, given, form)
         try:
             with self.app.unit_of_work() as uow:
                 found = links.preview(uow, token, identity)
@@ -562,6 +570,67 @@ class LinkPage:
             return self._domain_error(exc, browser_language, token)
         return render(language, 200, "done", i18n.t(language, "linkpage.done_title"),
                       i18n.t(language, "linkpage.done", name=name))
+
+    def _access_page(self, token: str, identity: eid.Identity, language: str,
+                     answers: links.AccessAnswers | None = None, error: str | None = None,
+                     status: int = 200) -> Page:
+        """A valid card whose holder is no officer yet: the short access request form."""
+        try:
+            with self.app.unit_of_work(readonly=True) as uow:
+                found = links.access_form(uow, token, identity)
+                organisations = [(o.code, f"{o.code} — {o.name(language)}")
+                                 for o in found.organisations]
+        except DomainError as exc:
+            return self._domain_error(exc, language, token)
+
+        def t(key: str, **params: Any) -> str:
+            return i18n.t(language, key, **params)
+
+        given = answers or links.AccessAnswers("", "", "", language)
+        return render(
+            language, status, "access", t("linkpage.access_title"),
+            t("linkpage.access_question", name=f"{identity.given_names} {identity.surname}"),
+            hint=t("linkpage.access_explain"), warning=error,
+            form={"action": f"/link/{token}", "csrf": found.confirmation,
+                  "button": t("linkpage.access_button"), "kind": ACCESS_FORM},
+            fields=[{"name": "organisation", "label": t("linkpage.access_organisation"),
+                     "options": organisations, "value": given.organisation},
+                    {"name": "function", "label": t("linkpage.access_function"),
+                     "type": "text", "value": given.function, "max": 200},
+                    {"name": "email", "label": t("linkpage.access_email"), "type": "email",
+                     "value": given.email, "max": 254},
+                    {"name": "language", "label": t("linkpage.access_language"),
+                     "options": [(code, t(f"language.{code}")) for code in LANGUAGES],
+                     "value": given.language}])
+
+    def _request_access(self, token: str, identity: eid.Identity, browser_language: str,
+                        given: str, form: dict[str, list[str]]) -> Page:
+        def one(name: str) -> str:
+            return (form.get(name) or [""])[0].strip()[:300]
+
+        answers = links.AccessAnswers(one("organisation"), one("function"), one("email"),
+                                      one("language") or browser_language)
+        language = i18n.language_or_default(answers.language)
+        try:
+            with self.app.unit_of_work() as uow:
+                request, created = links.request_access(uow, token, identity, given, answers)
+                number = request.id
+        except DomainError as exc:
+            if exc.code == "access_form_invalid":
+                log.warning("link page: access form not valid for link %s… with certificate "
+                            "%s…", token[:6], identity.fingerprint_sha256[:16])
+                return render(language, 403, "error", i18n.t(language, "linkpage.csrf_title"),
+                              i18n.t(language, "linkpage.csrf_invalid"))
+            if exc.code in ("link_unknown", "link_used", "link_expired",
+                            "access_already_officer"):
+                return self._domain_error(exc, language, token)
+            return self._access_page(token, identity, language, answers,
+                                     exc.message(language), 400)
+        log.info("link page: access request %d %s (certificate %s…)", number,
+                 "stored" if created else "already pending", identity.fingerprint_sha256[:16])
+        key = "linkpage.access_sent" if created else "linkpage.access_pending"
+        return render(language, 200, "done", i18n.t(language, "linkpage.access_sent_title"),
+                      i18n.t(language, key, id=number))
 
     def _card(self, token: str, step: str, body: bytes) -> Page:
         """The card path of `itma-assistant link card`: JSON in, JSON out."""

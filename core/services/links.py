@@ -26,7 +26,8 @@ from core import clock
 from core.app import UnitOfWork
 from core.eid import Identity
 from core.errors import DomainError
-from core.models import LinkToken, Officer
+from core.models import AccessRequest, LinkToken, Officer, Organisation
+from core.services import access
 from core.services.access import link_identity, require_active
 
 VALIDITY = timedelta(minutes=10)
@@ -117,3 +118,61 @@ def complete(uow: UnitOfWork, token: str, identity: Identity) -> Preview:
     uow.enqueue_chat(found.link.platform, f"{found.link.workspace}:{found.link.user_ref}",
                      language, "linked", {"name": found.officer.display_name})
     return found
+
+
+# --- A certificate holder who is no officer yet: the short access request form --------------
+
+_ACCESS_DOMAIN = b"itma-access-request\x00"
+
+
+@dataclass(frozen=True)
+class AccessForm:
+    """The access request form for a valid certificate whose number is no officer's."""
+
+    link: LinkToken
+    confirmation: str
+    """As for the link confirmation, an HMAC of the link and of the certificate shown the page
+    (another domain, so neither value works for the other form)."""
+    organisations: list[Organisation]
+
+    def confirms(self, given: str) -> bool:
+        return hmac.compare_digest(given.encode(), self.confirmation.encode())
+
+
+def access_form(uow: UnitOfWork, token: str, identity: Identity) -> AccessForm:
+    """The form a certificate holder who is not an officer gets; an officer gets the link."""
+    link = pending(uow, token)
+    if uow.session.scalar(select(Officer.id).where(
+            Officer.nrn_hash == uow.app.vault.lookup_hash(identity.nrn))) is not None:
+        raise DomainError("access_already_officer")
+    digest = hmac.new(uow.app.settings.secret_key, b"\x00".join((
+        _ACCESS_DOMAIN, _hash(token).encode(), link.csrf.encode(),
+        identity.fingerprint_sha256.lower().encode())), hashlib.sha256).digest()
+    return AccessForm(link, base64.urlsafe_b64encode(digest).rstrip(b"=").decode(),
+                      list(uow.session.scalars(select(Organisation).order_by(Organisation.code))))
+
+
+@dataclass(frozen=True)
+class AccessAnswers:
+    """What the form asks: nothing the certificate already says."""
+
+    organisation: str
+    function: str
+    email: str
+    language: str
+
+
+def request_access(uow: UnitOfWork, token: str, identity: Identity, given: str,
+                   answers: AccessAnswers) -> tuple[AccessRequest, bool]:
+    """The form's POST: checked against the certificate presented with it, the request stored
+    for the administrators (the chat account that asked is linked when it is approved)."""
+    form = access_form(uow, token, identity)
+    if not form.confirms(given):
+        raise DomainError("access_form_invalid")
+    request, created = access.request_access(uow, access.NewAccessRequest(
+        nrn=identity.nrn, given_names=identity.given_names, surname=identity.surname,
+        email=answers.email, function=answers.function, language=answers.language,
+        organisations=[answers.organisation],
+        chat_account=f"{form.link.platform}:{form.link.workspace}:{form.link.user_ref}"))
+    form.link.used_at = clock.now()
+    return request, created

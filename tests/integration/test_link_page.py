@@ -29,8 +29,8 @@ from sqlalchemy import select
 from bot.link_page import Limits, LinkPage, accepted_language, origin_of
 from core import clock, i18n, nrn
 from core.app import App
-from core.models import AuditEvent, ChatIdentity
-from core.services import links
+from core.models import AccessRequest, AuditEvent, ChatIdentity
+from core.services import access, links
 from core.services.access import NewOfficer, add_officer
 from tests.conftest import NOW, World
 from tests.support import pki
@@ -229,7 +229,6 @@ def test_no_certificate_asks_for_the_card(site: Site) -> None:
 @pytest.mark.parametrize(("kind", "expected"), [
     ("expired", "has expired"),
     ("not_yet_valid", "not valid yet"),
-    ("nobody", "not registered as a training officer"),
     ("bad_checksum", "national register number in the certificate is not valid"),
 ])
 def test_refused_certificates(site: Site, ca: TestPKI, kind: str, expected: str,
@@ -238,7 +237,6 @@ def test_refused_certificates(site: Site, ca: TestPKI, kind: str, expected: str,
     leaf = {
         "expired": lambda: ca.expired(OFFICER_NRN),
         "not_yet_valid": lambda: ca.not_yet_valid(OFFICER_NRN),
-        "nobody": lambda: ca.citizen(NOBODY_NRN),
         "bad_checksum": lambda: ca.bad_checksum(OFFICER_NRN),
     }[kind]()
     status, headers, text = request(site, leaf=leaf)
@@ -256,6 +254,73 @@ def test_refused_certificates(site: Site, ca: TestPKI, kind: str, expected: str,
     assert "link page" in caplog.text
     assert_no_nrn(caplog.text)
     assert site.token not in caplog.text
+
+
+_ACCESS_FORM = re.compile(r'name="form" value="access"')
+
+
+def access_requests(app: App) -> list[AccessRequest]:
+    with app.unit_of_work(readonly=True) as uow:
+        found = list(uow.session.scalars(select(AccessRequest)))
+        uow.session.expunge_all()
+        return found
+
+
+@pytest.mark.parametrize(("language", "title", "sent"), [
+    ("fr-BE", "Demander un accès", "Votre demande d'accès n° 1 est envoyée"),
+    ("nl-BE", "Toegang als opleidingsverantwoordelijke", "Uw toegangsaanvraag nr. 1"),
+    ("en-GB", "Request access as a training officer", "Your access request #1 was sent"),
+])
+def test_a_card_holder_who_is_no_officer_asks_for_access(
+        site: Site, ca: TestPKI, language: str, title: str, sent: str) -> None:
+    """The certificate says who; the short form asks only organisation, function, e-mail and
+    language; its value is bound to the certificate like the link confirmation."""
+    card = ca.citizen(NOBODY_NRN, given_names="Ines", surname="Claes")
+    headers = {"Accept-Language": language}
+    status, _, text = request(site, leaf=card, headers=headers)
+    assert status == 200, text
+    assert title in text and "Ines Claes" in text and _ACCESS_FORM.search(text)
+    assert 'name="organisation"' in text and '<option value="FIN"' in text
+    assert f'<option value="{language[:2]}" selected>' in text
+    assert_no_nrn(text)
+    csrf = confirmation_for(site, card, headers=headers)
+    answers = {"csrf": csrf, "form": "access", "organisation": "FIN",
+               "function": "HR-adviseur", "language": "nl"}
+    status, _, text = request(site, "POST", card, headers=headers,
+                              body={**answers, "email": "not an address"})
+    assert status == 400 and 'name="organisation"' in text  # the form again, with the reason
+    status, _, _ = request(site, "POST", card, body={
+        **answers, "email": "ines@fin.example", "csrf": confirmation_for(
+            site, ca.citizen(OFFICER_NRN))})
+    assert status == 403  # the link confirmation's value is no access form value
+    status, _, _ = request(site, "POST", ca.citizen(ATTACKER_NRN),
+                           body={**answers, "email": "ines@fin.example"})
+    assert status == 403  # nor is a value read with another card
+    assert access_requests(site.app) == []
+    status, _, text = request(site, "POST", card, headers=headers,
+                              body={**answers, "email": "Ines@FIN.example",
+                                    "language": language[:2]})
+    assert status == 200 and sent in text, text
+    [stored] = access_requests(site.app)
+    assert (stored.given_names, stored.surname, stored.email, stored.function) == (
+        "Ines", "Claes", "ines@fin.example", "HR-adviseur")
+    assert stored.organisation_codes == ["FIN"] and stored.chat_account == "slack:T1:U1"
+    status, _, _ = request(site, leaf=card)
+    assert status == 410  # the link was used
+    with site.app.unit_of_work() as uow:
+        access.decide(uow, None, stored.id, True, via="cli")
+    identity = linked(site.app)
+    assert identity is not None and identity.linked_via == "eid"  # the chat that asked
+
+
+def test_an_officer_gets_the_link_not_the_access_form(site: Site, ca: TestPKI) -> None:
+    card = ca.citizen(OFFICER_NRN)
+    status, _, text = request(site, leaf=card)
+    assert status == 200 and not _ACCESS_FORM.search(text)
+    status, _, text = request(site, "POST", card, body={
+        "csrf": confirmation_for(site, card), "form": "access", "organisation": "BOSA",
+        "function": "x", "email": "anne@bosa.example", "language": "nl"})
+    assert status == 403 and access_requests(site.app) == []
 
 
 @pytest.mark.parametrize("kind", ["untrusted", "signature_certificate"])
