@@ -12,11 +12,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from bot import console
+from cli import helpdesk
 from cli.commands import welcome
 from cli.runtime import make_app, print_json
 from core import migrate
 from core.app import App
 from core.conversation import Engine
+from core.demo import helpdesk as helpdesk_demo
 from core.demo import pdata_sample, seed
 
 
@@ -43,6 +45,11 @@ def demo(args: argparse.Namespace) -> int:
           f"({', '.join(o['email'] for o in officers)})", file=sys.stderr)
     print(f"a P-data file with a few errors to try: itma-assistant import pdata --org BOSA "
           f"{sample}", file=sys.stderr)
+    mailbox, triaged = helpdesk.seed_demo(app)
+    tickets = {o.detail.split()[0] for _name, o in triaged if o.reason == "ticket_opened"}
+    print(f"helpdesk: {len(triaged)} mails of {mailbox} triaged into {len(tickets)} tickets — "
+          f"itma-assistant helpdesk list; as staff: itma-assistant chat --as "
+          f"{helpdesk_demo.STAFF} then « tickets »", file=sys.stderr)
     if args.seed_only:
         return 0
     with gateways(app):

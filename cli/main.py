@@ -11,6 +11,7 @@ from cli import (
     card,
     commands,
     demo,
+    helpdesk,
     jobs,
     officers,
     organisations,
@@ -19,17 +20,7 @@ from cli import (
     serve,
     teams,
 )
-from cli.runtime import CommandError, private_files, run
-
-NOT_BUILT = {
-    "helpdesk list": "helpdesk triage is not built yet",
-}
-
-
-def _not_built(name: str):  # type: ignore[no-untyped-def]
-    def handler(_args: argparse.Namespace) -> int:
-        raise CommandError(f"`{name}`: {NOT_BUILT[name]}", code=3)
-    return handler
+from cli.runtime import private_files, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,10 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?")
     p.set_defaults(func=commands.mail_process)
 
-    helpdesk = group("helpdesk", "helpdesk mailbox")
-    p = command("list", "triaged tickets", helpdesk)
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=_not_built("helpdesk list"))
+    helpdesk.register(group("helpdesk", "the helpdesk mailbox: tickets, routes, answers"),
+                      command)
 
     link = group("link", "eID account linking")
     p = command("url", "print the one-time link URL for a chat user", link)

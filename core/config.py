@@ -65,6 +65,7 @@ class MailSettings:
     smtp_listen: tuple[str, int]
     imap_url: str | None
     helpdesk_imap_url: str | None
+    helpdesk_address: str = ""
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,8 @@ class Settings:
     link_listen: tuple[str, int] = ("127.0.0.1", 8443)
     imap_url: str | None = None
     helpdesk_imap_url: str | None = None
+    helpdesk_address: str = "helpdesk-itma@itma.localhost"
+    """Mail to it through the SMTP listener is triaged; acknowledgements come from it."""
     intake_secret: str | None = None
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
@@ -128,7 +131,7 @@ class Settings:
     def mail(self) -> MailSettings:
         return MailSettings(self.mail_domain, self.mail_from, self.mail_authserv_id,
                             self.smtp_relay, self.smtp_listen, self.imap_url,
-                            self.helpdesk_imap_url)
+                            self.helpdesk_imap_url, self.helpdesk_address)
 
     @property
     def eid(self) -> EidSettings:
@@ -151,7 +154,8 @@ class Settings:
 _KEYS = (
     "home", "database_url", "secret_key", "public_url", "mail_domain", "mail_from",
     "mail_authserv_id", "smtp_relay",
-    "smtp_listen", "http_listen", "link_listen", "imap_url", "helpdesk_imap_url", "intake_secret",
+    "smtp_listen", "http_listen", "link_listen", "imap_url", "helpdesk_imap_url",
+    "helpdesk_address", "intake_secret",
     "slack_bot_token", "slack_signing_secret", "slack_app_token", "slack_api_url",
     "teams_app_id", "teams_app_password", "teams_tenant_id", "teams_allow_unauthenticated",
     "teams_openid_url", "teams_service_url", "eid_trust_dir", "eid_cert_header",
@@ -200,6 +204,15 @@ def _secret_key(home: Path, given: str | None) -> bytes:
     if len(key) < 16:
         raise ConfigError(f"ITMA_SECRET_KEY: {path} holds a key shorter than 16 characters")
     return key.encode()
+
+
+def _mailbox(name: str, value: str) -> str:
+    """A bare address (local@domain), lower case: compared with recipients as given."""
+    local, at, domain = value.strip().rpartition("@")
+    if not at or not local or "." not in domain or any(c in value for c in " <>,;\"'"):
+        raise ConfigError(f"{name}: expected an address like helpdesk-itma@example.be, "
+                          f"got {value!r}")
+    return value.strip().lower()
 
 
 def _positive(name: str, value: str) -> int:
@@ -283,6 +296,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         link_listen=_host_port("ITMA_LINK_LISTEN", raw.get("link_listen", "127.0.0.1:8443")),
         imap_url=raw.get("imap_url"),
         helpdesk_imap_url=raw.get("helpdesk_imap_url"),
+        helpdesk_address=_mailbox("ITMA_HELPDESK_ADDRESS", raw.get("helpdesk_address") or
+                                  "helpdesk-itma@" + raw.get("mail_domain", Settings.mail_domain)),
         intake_secret=raw.get("intake_secret"),
         slack_bot_token=raw.get("slack_bot_token"),
         slack_signing_secret=raw.get("slack_signing_secret"),

@@ -637,3 +637,86 @@ class HeldFile(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class HelpdeskTicket(Base):
+    """A thread of mails to the helpdesk address: what it is about, who wrote, who works on it.
+
+    The number senders and staff see (`[ITMA #12]`) is the id. `context` holds what the
+    product knew of the sender when the ticket was opened (officer, organisation, access,
+    pending requests, last P-data import, recent chat actions); `draft` an answer the product
+    could write, for staff to send, never sent by itself.
+    """
+
+    __tablename__ = "helpdesk_tickets"
+    __table_args__ = (Index("ix_helpdesk_tickets_state_category", "state", "category"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(300))
+    sender: Mapped[str] = mapped_column(String(254), index=True)
+    sender_name: Mapped[str] = mapped_column(String(200), default="")
+    language: Mapped[Language] = mapped_column(_enum(Language))
+    category: Mapped[str] = mapped_column(String(20))
+    confidence: Mapped[float] = mapped_column(Float)
+    state: Mapped[str] = mapped_column(String(20), default="new")
+    """new → assigned → answered → closed; a mail from the sender reopens it."""
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="SET NULL"))
+    """The officer the sender's address belongs to, when it does."""
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id",
+                                                               ondelete="SET NULL"))
+    context: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now)
+    closed_at: Mapped[datetime | None] = mapped_column()
+    officer: Mapped[Officer | None] = relationship(foreign_keys=[officer_id], lazy="joined")
+    organisation: Mapped[Organisation | None] = relationship(lazy="joined")
+    assignee: Mapped[Officer | None] = relationship(foreign_keys=[assignee_id], lazy="joined")
+    messages: Mapped[list[HelpdeskMessage]] = relationship(
+        back_populates="ticket", order_by="HelpdeskMessage.id", lazy="select",
+        cascade="all, delete-orphan")
+
+    @property
+    def number(self) -> int:
+        return self.id
+
+
+class HelpdeskMessage(Base):
+    """One mail of a ticket's thread: received (`in`), our acknowledgement (`ack`) or a staff
+    answer (`out`). Outgoing ones keep the Message-ID the outbox gave them, which is how a
+    reply names its ticket."""
+
+    __tablename__ = "helpdesk_messages"
+    __table_args__ = (Index("ix_helpdesk_messages_address_direction", "address", "direction",
+                            "created_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("helpdesk_tickets.id", ondelete="CASCADE"),
+                                           index=True)
+    direction: Mapped[str] = mapped_column(String(10))
+    message_id: Mapped[str] = mapped_column(String(300), unique=True)
+    address: Mapped[str] = mapped_column(String(254))
+    """The sender of a received mail, the recipient of ours."""
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    attachments: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    via: Mapped[str] = mapped_column(String(20), default="")
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="SET NULL"))
+    """Who wrote a staff answer."""
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    ticket: Mapped[HelpdeskTicket] = relationship(back_populates="messages")
+    officer: Mapped[Officer | None] = relationship(lazy="joined")
+
+
+class HelpdeskRoute(Base):
+    """Where new tickets of a category are posted: a Slack channel ('TEAM:CHANNEL') or a Teams
+    conversation ('TENANT:CONVERSATION'); category 'all' takes every ticket."""
+
+    __tablename__ = "helpdesk_routes"
+    __table_args__ = (UniqueConstraint("category", "platform", "target"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category: Mapped[str] = mapped_column(String(20))
+    platform: Mapped[str] = mapped_column(String(20))
+    target: Mapped[str] = mapped_column(String(400))
+    language: Mapped[Language] = mapped_column(_enum(Language), default=Language.FR)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)

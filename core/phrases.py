@@ -105,7 +105,26 @@ def notification(language: str, template: str, context: dict[str, Any]) -> str:
         return access_notice(language, context)
     if template == "access_request_new":
         context = {**context, "kind": access_kind(language, context.get("kind", "access"))}
+    if template.startswith("helpdesk_"):
+        return helpdesk_notice(language, template, context)
     return i18n.t(language, f"notify.{template}", **context)
+
+
+def helpdesk_notice(language: str, template: str, facts: dict[str, Any]) -> str:
+    """A new helpdesk ticket in its category's channel, or a new mail in a taken ticket."""
+    who = facts.get("sender_name") or facts.get("from") or "?"
+    if facts.get("organisation"):
+        who = f"{who} ({facts['organisation']})"
+    if template == "helpdesk_mail_added":
+        return i18n.t(language, "helpdesk.notify.mail_added", ticket=facts["ticket"],
+                      subject=facts.get("subject", ""), who=who)
+    return i18n.t(language, "helpdesk.notify.ticket", ticket=facts["ticket"],
+                  category=i18n.t(language, "helpdesk.category", facts["category"]),
+                  confidence=round(float(facts.get("confidence", 0)) * 100),
+                  subject=facts.get("subject", ""), who=who,
+                  language=facts.get("language", "?"),
+                  draft=i18n.t(language, "helpdesk.notify.draft") if facts.get("draft") else "",
+                  excerpt=facts.get("excerpt") or "")
 
 
 def access_kind(language: str, kind: str) -> str:

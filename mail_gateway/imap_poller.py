@@ -8,12 +8,16 @@ A message whose handling fails stops the drain there and is tried again on the n
 failures are counted in the checkpoint, and after MAX_FAILURES the message is passed over with
 an audit line, so one message can never hold up the ones behind it. A database that is down
 cannot record a failure, so an outage never uses up those tries.
+
+The replies mailbox hands each message to mail_gateway.inbound.process; the helpdesk mailbox
+runs the same machinery with mail_gateway.helpdesk.process (`handler`).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -24,13 +28,15 @@ from core.app import App
 from core.config import ConfigError
 from core.leader import Leadership
 from core.models import MailboxCheckpoint
-from mail_gateway.inbound import process
+from mail_gateway.inbound import Outcome, process
 
 log = logging.getLogger(__name__)
 IDLE_SECONDS = 60
 POLL_SECONDS = 5
 BATCH = 50
 MAX_FAILURES = 3
+Handler = Callable[..., Outcome]
+"""`handler(app, raw, via="imap")`: what one message of the mailbox does."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +110,7 @@ def connect(mailbox: Mailbox) -> IMAPClient:
     return client
 
 
-def drain(app: App, client: IMAPClient, mailbox: Mailbox) -> int:
+def drain(app: App, client: IMAPClient, mailbox: Mailbox, handler: Handler = process) -> int:
     """Handle every message above the checkpoint, oldest first; returns how many."""
     selected = client.select_folder(mailbox.folder)
     uidvalidity = int(selected[b"UIDVALIDITY"])
@@ -119,7 +125,7 @@ def drain(app: App, client: IMAPClient, mailbox: Mailbox) -> int:
             if raw is None:
                 continue
             try:
-                process(app, raw, via="imap")
+                handler(app, raw, via="imap")
             except Exception as exc:
                 if not _failed(app, mailbox, uid, exc):
                     raise  # run() reconnects and tries it again a few seconds later
@@ -142,12 +148,13 @@ def _wait_idle(client: IMAPClient, stop: threading.Event, leader: Leadership) ->
         client.idle_done()
 
 
-def run(app: App, url: str, stop: threading.Event, poll: float = POLL_SECONDS) -> None:
+def run(app: App, url: str, stop: threading.Event, poll: float = POLL_SECONDS,
+        handler: Handler = process, setting: str = "ITMA_IMAP_URL") -> None:
     """IDLE or poll until stop is set; one instance per mailbox (the lock holder) reads it.
 
     The others wait and take over when the holder dies. Errors reconnect after a pause.
     """
-    mailbox = Mailbox.parse(url)
+    mailbox = Mailbox.parse(url, setting)
     leader = Leadership(app, f"imap:{mailbox.key}")
     waiting_logged = False
     while not stop.is_set():
@@ -164,7 +171,7 @@ def run(app: App, url: str, stop: threading.Event, poll: float = POLL_SECONDS) -
             log.info("IMAP %s connected (%s)", mailbox.key, "IDLE" if idle else "polling")
             with client:
                 while not stop.is_set() and leader.alive():
-                    drain(app, client, mailbox)
+                    drain(app, client, mailbox, handler)
                     if idle:
                         _wait_idle(client, stop, leader)
                     else:

@@ -131,7 +131,7 @@ def build(message: Claimed, settings: Settings) -> EmailMessage:
         context["reply_address"] = reply_address(settings, token)
     env = environment()
     mail = EmailMessage()
-    mail["From"] = settings.mail_from
+    mail["From"] = context.get("from_address") or settings.mail_from  # helpdesk mail: its own
     mail["To"] = formataddr((context.get("name") or "", message.to))
     mail["Subject"] = subject(message.template, language, message.context)
     mail["Message-ID"] = message.message_id
@@ -142,6 +142,8 @@ def build(message: Claimed, settings: Settings) -> EmailMessage:
     mail["Return-Path"] = f"<{bounce_address(settings)}>"
     if token:
         mail["Reply-To"] = context["reply_address"]
+    elif context.get("reply_to"):
+        mail["Reply-To"] = context["reply_to"]
     if context.get("in_reply_to"):
         mail["In-Reply-To"] = context["in_reply_to"]
         mail["References"] = context.get("references") or context["in_reply_to"]

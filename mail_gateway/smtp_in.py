@@ -1,4 +1,5 @@
-"""Inbound SMTP (aiosmtpd) for replies: unknown recipients are refused at RCPT, before DATA."""
+"""Inbound SMTP (aiosmtpd) for replies and the helpdesk address: unknown recipients are
+refused at RCPT, before DATA."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from core.app import App
 from core.db import DatabaseError
+from mail_gateway import helpdesk
 from mail_gateway.inbound import process
 
 log = logging.getLogger(__name__)
@@ -26,10 +28,11 @@ class ReplyHandler:
         self.app = app
         domain = re.escape(app.settings.mail_domain)
         self.accepted = re.compile(rf"^reply\+[a-z2-7]{{26}}@{domain}$", re.IGNORECASE)
+        self.helpdesk = app.settings.helpdesk_address.lower()
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, rcpt_options: list[str]) -> str:
-        if not self.accepted.match(address):
+        if not self.accepted.match(address) and address.lower() != self.helpdesk:
             return "550 5.1.1 No such recipient here"
         envelope.rcpt_tos.append(address)
         return "250 OK"
@@ -42,13 +45,19 @@ class ReplyHandler:
         raw = envelope.original_content or envelope.content
         if not isinstance(raw, bytes):
             raw = str(raw).encode("utf-8", "replace")
+        replies = [r for r in envelope.rcpt_tos if r.lower() != self.helpdesk]
+        reasons = []
         try:
-            outcome = await asyncio.to_thread(process, self.app, raw, via="smtp",
-                                              recipients=list(envelope.rcpt_tos))
+            if len(replies) < len(envelope.rcpt_tos):  # the helpdesk address: a ticket
+                reasons.append((await asyncio.to_thread(
+                    helpdesk.process, self.app, raw, via="smtp")).reason)
+            if replies:
+                reasons.append((await asyncio.to_thread(
+                    process, self.app, raw, via="smtp", recipients=replies)).reason)
         except DatabaseError as exc:  # the only failure that heals: the sender retries
             log.warning("%s: mail answered 451, the sender will retry", exc)
             return "451 4.3.0 Temporary failure, please retry"
-        return f"250 OK {outcome.reason}"
+        return f"250 OK {' '.join(reasons)}"
 
 
 def controller(app: App, **overrides: Any) -> Controller:

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 
 from core.app import App
-from mail_gateway import delivery, imap_poller, smtp_in
+from mail_gateway import delivery, helpdesk, imap_poller, smtp_in
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +26,20 @@ class MailGateway:
     def start(self) -> list[str]:
         self.smtp.start()
         host, port = self.app.settings.smtp_listen
-        running = [f"SMTP replies on {host}:{port}"]
+        running = [f"SMTP replies and {self.app.settings.helpdesk_address} on {host}:{port}"]
         if self.app.settings.imap_url:
             mailbox = imap_poller.Mailbox.parse(self.app.settings.imap_url)
             self._spawn(lambda: imap_poller.run(self.app, self.app.settings.imap_url or "",
                                                 self._stop), "imap-replies")
             running.append(f"IMAP poller {mailbox.key}")
+        helpdesk_url = self.app.settings.helpdesk_imap_url
+        if helpdesk_url:
+            mailbox = imap_poller.Mailbox.parse(helpdesk_url, "ITMA_HELPDESK_IMAP_URL")
+            self._spawn(lambda: imap_poller.run(self.app, helpdesk_url, self._stop,
+                                                handler=helpdesk.process,
+                                                setting="ITMA_HELPDESK_IMAP_URL"),
+                        "imap-helpdesk")
+            running.append(f"IMAP helpdesk poller {mailbox.key}")
         target = delivery.Deliverer(self.app.settings).target
         running.append(f"mail outbox → {target}")
         return running

@@ -20,10 +20,14 @@ from core.conversation.flows.add import AddFlow
 from core.conversation.flows.base import Answer, Flow
 from core.conversation.flows.clarify import ClarifyFlow
 from core.conversation.flows.enroll import EnrollFlow
+from core.conversation.flows.helpdesk import FLOWS as HELPDESK_FLOWS
+from core.conversation.flows.helpdesk import read_command
 from core.conversation.flows.listings import OverviewFlow, ParticipantsFlow, ReportFlow, SeatsFlow
 from core.conversation.flows.pdata import PdataFlow
 from core.conversation.flows.requests import DecideFlow, RequestsFlow
 from core.conversation.flows.simple import HelpFlow, LinkFlow, link_reply
+from core.conversation.flows.tracks import FLOWS as TRACK_FLOWS
+from core.conversation.flows.tracks import route as track_route
 from core.conversation.flows.unenroll import UnenrollFlow
 from core.conversation.parser import Parsed, parse, warm_up
 from core.conversation.types import (
@@ -50,6 +54,8 @@ FLOWS: dict[str, Flow] = {f.name: f for f in (
     EnrollFlow(), UnenrollFlow(), SeatsFlow(), OverviewFlow(), ParticipantsFlow(), ReportFlow(),
     RequestsFlow(), DecideFlow("approve"), DecideFlow("refuse"), AddFlow(), HelpFlow(),
     LinkFlow(), RenewFlow(), AccessFlow())}
+FLOWS.update({f.name: f for f in HELPDESK_FLOWS})  # staff only: each checks the helpdesk role
+FLOWS.update({f.name: f for f in TRACK_FLOWS})
 CLARIFY = "clarify"
 FLOWS[CLARIFY] = ClarifyFlow(FLOWS)
 PDATA = PdataFlow()
@@ -169,7 +175,7 @@ class Engine:
         return Reply(i18n.t(language, "link.unlinked"), language)
 
     def _turn(self, turn: Turn, inbound: Inbound) -> Reply:
-        parsed = parse(inbound.text or "")
+        parsed = read_command(inbound.text or "") or parse(inbound.text or "")
         if inbound.files:
             turn.language = self._language(turn.officer, inbound, parsed)
             _abandon(turn)
@@ -181,7 +187,8 @@ class Engine:
             turn.language = self._language(turn.officer, inbound, parsed)
             _abandon(turn)
             turn.uow.session.flush()  # the old row goes before the new flow saves its own
-            name = str(parsed.intent) if parsed.intent in FLOWS else CLARIFY
+            name = track_route(str(parsed.intent), parsed.code)
+            name = name if name in FLOWS else CLARIFY
             if name not in OPEN_FLOWS and name != CLARIFY:
                 require_active(turn.officer)
             return FLOWS[name].start(turn, parsed)
