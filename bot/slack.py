@@ -8,6 +8,7 @@ lives here: the conversation engine and the core services decide everything.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import re
@@ -21,6 +22,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import slack_blocks as blocks
+from bot import slack_files
 from core import i18n
 from core.app import App
 from core.conversation import Engine, Inbound, Reply, desk
@@ -34,6 +36,7 @@ from core.conversation.types import (
     card_prefix,
     refuse_action,
     refuse_form_action,
+    unavailable,
 )
 from core.errors import DomainError
 from core.services import deliveries
@@ -72,14 +75,33 @@ class Place:
     thread_ts: str | None = None
     message_ts: str | None = None
     respond: Callable[..., Awaitable[Any]] | None = None
+    user: str | None = None
+    """Who is talking: an ephemeral answer's files and progress go to their DM."""
+
+    @property
+    def _files_target(self) -> str | None:
+        return self.user if self.respond is not None else self.channel or self.user
 
     async def post(self, reply: Reply) -> None:
         if self.respond is not None:
             await self.respond(**blocks.message(reply),
                                response_type="ephemeral", replace_original=False)
-            return
-        await self.client.chat_postMessage(channel=self.channel, thread_ts=self.thread_ts,
-                                           **blocks.message(reply))
+        else:
+            await self.client.chat_postMessage(channel=self.channel, thread_ts=self.thread_ts,
+                                               **blocks.message(reply))
+        target = self._files_target
+        if reply.attachments and target:
+            await slack_files.send(self.client, target, reply.attachments,
+                                   self.thread_ts if self.respond is None else None)
+
+    def progress(self) -> slack_files.Progress | None:
+        """A progress line for long work (a big P-data file), shown where the answer goes."""
+        target = self._files_target
+        if target is None:
+            return None
+        return slack_files.Progress(self.client, target,
+                                    self.thread_ts if self.respond is None else None,
+                                    asyncio.get_running_loop())
 
     async def resolve(self, original: str, outcome: str) -> None:
         """The clicked message loses its buttons and shows the decision: no second click."""
@@ -107,11 +129,19 @@ def _clicked_label(action: dict[str, Any]) -> str:
 
 def _place_of_click(body: dict[str, Any], client: AsyncWebClient, respond: Any) -> Place:
     container = body.get("container") or {}
+    user = (body.get("user") or {}).get("id")
     if container.get("is_ephemeral") or not body.get("message"):
-        return Place(client, respond=respond)
+        return Place(client, respond=respond, user=user)
     message = body["message"]
     return Place(client, channel=container.get("channel_id") or body["channel"]["id"],
-                 thread_ts=message.get("thread_ts"), message_ts=container.get("message_ts"))
+                 thread_ts=message.get("thread_ts"), message_ts=container.get("message_ts"),
+                 user=user)
+
+
+def _in_bot_thread(event: dict[str, Any], context: Any) -> bool:
+    """A reply in a thread the bot's own message started."""
+    bot = context.get("bot_user_id") if context else None
+    return bool(event.get("thread_ts") and bot and event.get("parent_user_id") == bot)
 
 
 def _request_id(value: str | None) -> tuple[str, int] | None:
@@ -133,8 +163,28 @@ def build(app: App, engine: Engine, client: AsyncWebClient, signing_secret: str 
         """Core work off the event loop, on its own threads, so acks never queue behind it."""
         return await asyncio.get_running_loop().run_in_executor(work, fn, *args)
 
-    async def converse(inbound: Inbound) -> Reply:
-        return await run(engine.handle, inbound)
+    async def converse(inbound: Inbound, place: Place | None = None) -> Reply:
+        progress = place.progress() if place is not None else None
+        if progress is None:
+            return await run(engine.handle, inbound)
+        reply: Reply = await run(engine.handle, dataclasses.replace(inbound, progress=progress))
+        await progress.settle()
+        return reply
+
+    async def receive(team: str, user: str, files: list[dict[str, Any]], text: str | None,
+                      place: Place) -> Reply | None:
+        """Files dropped into the conversation: each Slack file is handled once, whichever
+        event announces it first (the message, file_shared); the first one is downloaded."""
+        new = [f for f in files if isinstance(f.get("id"), str)
+               and await run(deliveries.first_time, app, f"slack:file:{f['id']}")]
+        if not new:
+            return None
+        first = await slack_files.fetch(new[0], bolt.client.token or "",
+                                        app.settings.slack_api_url)
+        got = (first, *(unavailable(slack_files.name_of(f)) for f in new[1:]))
+        reply = await converse(Inbound(channel_of(team), user, text=text, files=got), place)
+        await place.post(reply)
+        return reply
 
     async def fresh(body: dict[str, Any]) -> bool:
         """After the ack: a delivery Slack sent again (X-Slack-Retry-Num) is handled once."""
@@ -151,32 +201,77 @@ def build(app: App, engine: Engine, client: AsyncWebClient, signing_secret: str 
         if not await fresh(body):
             return
         text = (command.get("text") or "").strip() or "?"
+        place = Place(bolt.client, respond=respond, user=command["user_id"])
         reply = await converse(Inbound(channel_of(command["team_id"]), command["user_id"],
-                                       text=text))
-        await Place(bolt.client, respond=respond).post(reply)
+                                       text=text), place)
+        await place.post(reply)
 
     @bolt.event("message")
-    async def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
-        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+    async def on_message(event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
+        if event.get("bot_id") or event.get("subtype") not in (None, "file_share"):
             return
+        files = [f for f in event.get("files") or [] if isinstance(f, dict)]
+        direct = event.get("channel_type") == "im"
+        if not direct and not (files and _in_bot_thread(event, context)):
+            return  # a file in a channel counts in a thread the bot started (or @mentioning it)
         if not await fresh(body):
             return
+        if files:
+            place = Place(bolt.client, channel=event["channel"] if direct else event["user"],
+                          user=event["user"])
+            text = MENTION.sub("", event.get("text") or "").strip() or None
+            reply = await receive(body["team_id"], event["user"], files, text, place)
+            if reply is not None and not direct:
+                await _answered_privately(event, reply.language)
+            return
+        place = Place(bolt.client, channel=event["channel"], user=event["user"])
         reply = await converse(Inbound(channel_of(body["team_id"]), event["user"],
-                                       text=event.get("text", "")))
-        await Place(bolt.client, channel=event["channel"]).post(reply)
+                                       text=event.get("text", "")), place)
+        await place.post(reply)
+
+    @bolt.event("file_shared")
+    async def on_file_shared(event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
+        """A file shared in the bot's DM (the message event may bring it too: handled once)."""
+        file_id = event.get("file_id") or (event.get("file") or {}).get("id")
+        channel, user = event.get("channel_id"), event.get("user_id")
+        if (not isinstance(file_id, str) or not isinstance(channel, str) or not user
+                or user == context.get("bot_user_id") or not await fresh(body)):
+            return
+        try:
+            found = await bolt.client.files_info(file=file_id)
+        except SlackApiError as exc:
+            log.warning("slack file %s: files.info failed (%s)", file_id,
+                        exc.response.get("error"))
+            return
+        file = found.get("file") or {}
+        if channel not in (file.get("ims") or []):
+            return  # shared in a channel: only a thread the bot started counts (message event)
+        await receive(body["team_id"], str(user), [file], None,
+                      Place(bolt.client, channel=channel, user=str(user)))
+
+    async def _answered_privately(event: dict[str, Any], language: str) -> None:
+        await bolt.client.chat_postMessage(
+            channel=event["channel"], thread_ts=event.get("thread_ts") or event["ts"],
+            text=i18n.t(language, "buttons.answered_privately", user=event["user"]))
 
     @bolt.event("app_mention")
     async def on_mention(event: dict[str, Any], body: dict[str, Any]) -> None:
         if not await fresh(body):
             return
         text = MENTION.sub("", event.get("text", "")).strip() or "?"
-        reply = await converse(Inbound(channel_of(body["team_id"]), event["user"], text=text))
         # A channel is public: the answer (people, seats, requests) goes to the officer alone,
         # in the direct conversation where the flow continues; the thread gets one line.
-        await Place(bolt.client, channel=event["user"]).post(reply)
-        await bolt.client.chat_postMessage(
-            channel=event["channel"], thread_ts=event.get("thread_ts") or event["ts"],
-            text=i18n.t(reply.language, "buttons.answered_privately", user=event["user"]))
+        place = Place(bolt.client, channel=event["user"], user=event["user"])
+        files = [f for f in event.get("files") or [] if isinstance(f, dict)]
+        if files:
+            reply = await receive(body["team_id"], event["user"], files, text, place)
+            if reply is not None:
+                await _answered_privately(event, reply.language)
+            return
+        reply = await converse(Inbound(channel_of(body["team_id"]), event["user"], text=text),
+                               place)
+        await place.post(reply)
+        await _answered_privately(event, reply.language)
 
     @bolt.action(STEP_ACTIONS)
     async def on_step(ack: Any, body: dict[str, Any], action: dict[str, Any],
@@ -194,8 +289,8 @@ def build(app: App, engine: Engine, client: AsyncWebClient, signing_secret: str 
         else:
             step = "choose:" + str(action.get("value"))
         team = body.get("team", {}).get("id") or body["user"]["team_id"]
-        reply = await converse(Inbound(channel_of(team), body["user"]["id"], action=step))
         place = _place_of_click(body, bolt.client, respond)
+        reply = await converse(Inbound(channel_of(team), body["user"]["id"], action=step), place)
         await place.resolve(_message_text(body), i18n.t(reply.language, "buttons.chosen",
                                                         label=_clicked_label(action)))
         await place.post(reply)

@@ -15,6 +15,15 @@ HTTP 200 JSON like Slack's; ``fail()`` queues ``{"ok": false, "error": ...}`` an
 
 ``POST /response/<KEY>`` (a JSON body, as Bolt's ``respond()`` sends to a ``response_url``) is
 recorded as ``Call(method="response_url", key=KEY)``; build such URLs with ``response_url(KEY)``.
+
+Files, both ways: ``add_file(name, content)`` returns the file object Slack puts in events (with
+``url_private`` / ``url_private_download`` on this server, a declared ``size`` that may lie);
+``GET`` of those URLs serves the bytes to the bot token only (anything else gets Slack's HTML
+sign-in page, as Slack does) and is recorded as ``Call(method="file_download")``.
+``files.info`` answers the file. Uploads go as slack_sdk's ``files_upload_v2`` sends them:
+``files.getUploadURLExternal`` gives an upload URL here, ``POST /upload/v1/<ID>`` is recorded as
+``Call(method="file_upload", data=<bytes>)``, ``files.completeUploadExternal`` shares them;
+``shared()`` lists what was shared where, with its bytes.
 Nothing happens at import time.
 """
 
@@ -34,7 +43,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 HOST = "127.0.0.1"
 RESPONSE_URL_METHOD = "response_url"
@@ -55,6 +64,7 @@ class Call:
     key: str | None = None  # for response_url calls: the KEY of /response/KEY
     at: float = field(default_factory=time.monotonic)
     error: str | None = None  # the error answered ({"ok": false}), None when ok
+    data: bytes = field(default=b"", repr=False)  # an upload's bytes
 
     def __str__(self) -> str:
         shown = json.dumps(self.params, ensure_ascii=False, default=repr)
@@ -72,12 +82,32 @@ class _Answer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass
+class SharedFile:
+    """A file the app uploaded and shared (files.completeUploadExternal)."""
+
+    id: str
+    filename: str
+    title: str
+    channel: str | None
+    thread_ts: str | None
+    content: bytes = field(repr=False)
+
+
+SIGN_IN_PAGE = b"<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in</body></html>"
+
+
 class SlackMock:
     """Slack's Web API on a local port; see the module docstring."""
 
-    def __init__(self, team_id: str = "T1", bot_user_id: str = "UBOT") -> None:
+    def __init__(self, team_id: str = "T1", bot_user_id: str = "UBOT",
+                 bot_token: str = "xoxb-test") -> None:
         self.team_id = team_id
         self.bot_user_id = bot_user_id
+        self.bot_token = bot_token
+        self._files: dict[str, tuple[dict[str, Any], bytes]] = {}
+        self._uploads: dict[str, dict[str, Any]] = {}
+        self._shared: list[SharedFile] = []
         self.ws_url: str | None = None  # what apps.connections.open returns when set
         self._lock = threading.Lock()
         self._calls: list[Call] = []
@@ -202,6 +232,39 @@ class SlackMock:
         with self._lock:
             self._failures.setdefault(method, []).extend([(error, int(status))] * times)
 
+    def add_file(self, name: str, content: bytes, *, size: int | None = None,
+                 user: str = "U1", channel: str = "D1", mimetype: str = "text/csv",
+                 url: str | None = None) -> dict[str, Any]:
+        """A file someone uploaded: the object Slack puts in `files` of a message event.
+
+        `size` is what Slack declares (the real length unless given); `url` replaces both
+        download URLs (a file somewhere else)."""
+        file_id = f"F{self._next():08d}"
+        base = f"{self.base_url}files-pri/{self.team_id}-{file_id}/"
+        ims = [channel] if channel.startswith("D") else []
+        file = {
+            "id": file_id, "created": int(time.time()), "timestamp": int(time.time()),
+            "name": name, "title": name, "mimetype": mimetype,
+            "filetype": name.rsplit(".", 1)[-1].lower(), "pretty_type": "CSV", "user": user,
+            "user_team": self.team_id, "editable": False,
+            "size": len(content) if size is None else size, "mode": "hosted",
+            "is_external": False, "external_type": "", "is_public": not ims,
+            "public_url_shared": False, "display_as_bot": False, "username": "",
+            "url_private": url or base + quote(name),
+            "url_private_download": url or base + "download/" + quote(name),
+            "permalink": f"https://test.slack.com/files/{user}/{file_id}/{quote(name)}",
+            "channels": [] if ims else [channel], "groups": [], "ims": ims,
+            "has_rich_preview": False, "file_access": "visible",
+        }
+        with self._lock:
+            self._files[file_id] = (file, content)
+        return dict(file)
+
+    def shared(self, channel: str | None = None) -> list[SharedFile]:
+        """Files the app uploaded and shared (in `channel` only, when given)."""
+        with self._lock:
+            return [f for f in self._shared if channel is None or f.channel == channel]
+
     def set_user(self, user_id: str, **fields: Any) -> None:
         """Override what ``users.info`` answers for ``user_id`` (``profile`` is merged)."""
         with self._lock:
@@ -323,6 +386,66 @@ class SlackMock:
         user.update(override)
         return {"ok": True, "user": user}
 
+    def _api_files_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            found = self._files.get(str(params.get("file") or ""))
+        if found is None:
+            return {"ok": False, "error": "file_not_found"}
+        return {"ok": True, "file": dict(found[0]), "comments": [], "response_metadata": {}}
+
+    def _api_files_getUploadURLExternal(self, params: dict[str, Any]) -> dict[str, Any]:
+        filename, length = params.get("filename"), str(params.get("length") or "")
+        if not filename or not length.isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{self._next():08d}"
+        with self._lock:
+            self._uploads[file_id] = {"filename": str(filename), "length": int(length),
+                                      "data": None}
+        return {"ok": True, "upload_url": f"{self.base_url}upload/v1/{file_id}",
+                "file_id": file_id}
+
+    def _api_files_completeUploadExternal(self, params: dict[str, Any]) -> dict[str, Any]:
+        try:
+            files = json.loads(str(params.get("files") or "[]"))
+        except json.JSONDecodeError:
+            return {"ok": False, "error": "invalid_arguments"}
+        done = []
+        with self._lock:
+            for item in files:
+                upload = self._uploads.pop(str(item.get("id")), None)
+                if upload is None or upload["data"] is None:
+                    return {"ok": False, "error": "file_not_found"}
+                title = str(item.get("title") or upload["filename"])
+                self._shared.append(SharedFile(
+                    str(item["id"]), upload["filename"], title, params.get("channel_id"),
+                    params.get("thread_ts"), upload["data"]))
+                done.append({"id": item["id"], "title": title, "name": upload["filename"]})
+        return {"ok": True, "files": done}
+
+    def _uploaded(self, file_id: str, data: bytes) -> bool:
+        with self._lock:
+            upload = self._uploads.get(file_id)
+            if upload is None:
+                return False
+            upload["data"] = data
+            return True
+
+    def _download(self, path: str, token: str | None) -> tuple[int, bytes, str]:
+        """(status, body, content type) for GET /files-pri/<TEAM>-<ID>/…"""
+        file_id = path.split("/")[2].split("-", 1)[-1]
+        with self._lock:
+            found = self._files.get(file_id)
+        call = Call(method="file_download", params={"file": file_id}, token=token)
+        if found is None:
+            call.error, answer = "file_not_found", (404, b"Not found", "text/plain")
+        elif token != self.bot_token:
+            call.error, answer = "not_authed", (200, SIGN_IN_PAGE, "text/html; charset=utf-8")
+        else:
+            answer = (200, found[1], str(found[0].get("mimetype") or "application/octet-stream"))
+        with self._lock:
+            self._calls.append(call)
+        return answer
+
     def _api_apps_connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
         if self.ws_url is None:
             return {"ok": False, "error": "not_configured"}
@@ -358,6 +481,19 @@ class _Handler(BaseHTTPRequestHandler):
         path = url.path
         length = min(int(self.headers.get("Content-Length") or 0), _MAX_BODY)
         body = self.rfile.read(length) if length > 0 else b""
+        if path.startswith("/files-pri/") and self.command == "GET":
+            self._send_bytes(*self.slack._download(path, _bearer(
+                self.headers.get("Authorization"))))
+            return
+        if path.startswith("/upload/v1/") and self.command == "POST":
+            file_id = path.rsplit("/", 1)[-1]
+            known = self.slack._uploaded(file_id, body)
+            with self.slack._lock:
+                self.slack._calls.append(Call(method="file_upload", params={"file_id": file_id},
+                                              token=None, data=body,
+                                              error=None if known else "unknown_upload"))
+            self._send_bytes(200 if known else 404, f"OK - {len(body)}".encode(), "text/plain")
+            return
         content_type = self.headers.get("Content-Type") or ""
         try:
             params = _parse_params(url.query, body, content_type)
@@ -376,6 +512,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(_Answer(HTTPStatus.NOT_FOUND, {"ok": False, "error": "unknown_method"}))
             return
         self._send(self.slack._handle(call, authed=bool(token)))
+
+    def _send_bytes(self, status: int, body: bytes, content_type: str) -> None:
+        """Raw bytes in chunks; a reader that stops early (a size cap) is no error here."""
+        with suppress(OSError):
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            for start in range(0, len(body), 65536):
+                self.wfile.write(body[start:start + 65536])
 
     def _send(self, answer: _Answer) -> None:
         payload = json.dumps(answer.body).encode()

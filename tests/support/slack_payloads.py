@@ -348,6 +348,39 @@ def dm_message(text: str, *, user_id: str, channel: str = "D1", ts: str | None =
     }
 
 
+def file_share(
+    files: list[dict[str, Any]],
+    *,
+    user_id: str,
+    channel: str = "D1",
+    text: str = "",
+    ts: str | None = None,
+    thread_ts: str | None = None,
+    parent_user_id: str | None = None,
+) -> dict:
+    """A ``message`` event with subtype ``file_share``: files (objects as Slack gives them,
+    e.g. ``SlackMock.add_file``) dropped in the app's DM, or in a channel (a thread of it)."""
+    stamp = ts or _new_ts()
+    event: dict[str, Any] = {
+        "type": "message", "subtype": "file_share", "text": text, "files": files,
+        "upload": False, "user": user_id, "display_as_bot": False, "ts": stamp,
+        "channel": channel, "event_ts": stamp,
+        "channel_type": "im" if channel.startswith("D") else "channel",
+    }
+    if text:
+        event["blocks"] = _rich_text(text)
+    if thread_ts is not None:
+        event["thread_ts"] = thread_ts
+        event["parent_user_id"] = parent_user_id or BOT_USER_ID
+    return event
+
+
+def file_shared(file_id: str, *, user_id: str, channel: str = "D1") -> dict:
+    """A ``file_shared`` event: only ids; the app asks files.info for the rest."""
+    return {"type": "file_shared", "channel_id": channel, "file_id": file_id,
+            "user_id": user_id, "file": {"id": file_id}, "event_ts": _new_ts()}
+
+
 def app_mention(
     text: str,
     *,
