@@ -57,6 +57,9 @@ SLOTS: dict[str, frozenset[str]] = {
     "renew": frozenset(),
     "access": frozenset(),
     "tracks": frozenset({"code"}),
+    "track_pause": frozenset({"persons", "code"}),
+    "track_resume": frozenset({"persons", "code"}),
+    "track_change": frozenset({"persons", "code", "when"}),
 }
 NEEDS: dict[str, str] = {"seats": "code", "participants": "code", "report": "persons",
                          "unenroll": "persons", "approve": "number", "refuse": "number"}

@@ -28,7 +28,10 @@ from tests.conftest import World
 
 
 def make_track(world: World, code: str = "PRO-MGT", capacity: int = 2, cohorts: int = 2,
-               requires: str | None = None) -> None:
+               requires: str | None = None, prefix: str | None = None,
+               first: date = date(2027, 1, 11)) -> None:
+    """Three modules (codes CODE-1… or, with a `prefix`, PRM-101…), a cohort every 70 days from
+    `first`, a module every 14 days in each."""
     with world.app.unit_of_work() as uow:
         track = Track(code=code, titles={"fr": "Management", "en": "Management"},
                       capacity=capacity,
@@ -36,12 +39,13 @@ def make_track(world: World, code: str = "PRO-MGT", capacity: int = 2, cohorts: 
         uow.session.add(track)
         modules = []
         for position in (1, 2, 3):
-            training = Training(code=f"{code}-{position}", titles={"fr": f"Module {position}"},
+            training = Training(code=f"{prefix}-{position}01" if prefix else f"{code}-{position}",
+                                titles={"fr": f"Module {position}"},
                                 kind=TrainingKind.CERTIFICATION)
             modules.append(training)
             uow.session.add(TrackModule(track=track, position=position, training=training))
         for number in range(1, cohorts + 1):
-            start = date(2027, 1, 11) + timedelta(days=70 * (number - 1))
+            start = first + timedelta(days=70 * (number - 1))
             sessions = [TrainingSession(training=t, starts_on=start + timedelta(days=14 * i),
                                         ends_on=start + timedelta(days=14 * i), place="WTC III",
                                         capacity=capacity) for i, t in enumerate(modules)]

@@ -18,6 +18,8 @@ from core.text import fold
 CODE = re.compile(r"^([A-Za-z]{2,6})[-_]?(\d{2,4})$")
 CODE_LIKE = re.compile(r"^[A-Za-z]{2,6}[-_][A-Za-z0-9]{2,5}$")
 """Looks like a mistyped code (BOSA-1O1): kept as a code so the answer can suggest one."""
+TRACK_CODE = re.compile(r"^(PRO)[-_]([A-Za-z]{2,8})$", re.IGNORECASE)
+"""A PRO Academy certification track (PRO-MGT): letters after PRO, where a training has digits."""
 NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2}|\d{4}))?\.?$")
 ORDINAL_DAY = re.compile(r"^(\d{1,2})(?:\.|([a-zèé]{1,3}))$")
 YEAR = re.compile(r"^20\d\d$")
@@ -111,6 +113,8 @@ def _chunk_tokens(chunk: str, index: int) -> list[Token]:
                 *_chunk_tokens(match.group(2), index)]
     if match := CODE.match(chunk):
         return [Token(chunk, f"{match.group(1).upper()}-{match.group(2)}", "code", index)]
+    if match := TRACK_CODE.match(chunk):
+        return [Token(chunk, f"PRO-{match.group(2).upper()}", "code", index)]
     if CODE_LIKE.match(chunk) and any(ch.isdigit() for ch in chunk):
         return [Token(chunk, chunk, "code", index)]
     if NUMERIC_DATE.match(chunk):

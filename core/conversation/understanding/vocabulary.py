@@ -17,7 +17,8 @@ from core import i18n
 from core.conversation.understanding.tokens import tokenize
 
 INTENTS = ("enroll", "unenroll", "seats", "overview", "participants", "report", "requests",
-           "approve", "refuse", "add", "link", "help", "renew", "access", "tracks")
+           "approve", "refuse", "add", "link", "help", "renew", "access", "tracks", "track_pause",
+           "track_resume", "track_change")
 FLOW_INTENTS = ("confirm", "cancel")
 FORMATS = ("csv", "xlsx")
 GAP = "…"
