@@ -193,11 +193,35 @@ def collaborator_report(uow: UnitOfWork, officer: Officer | None, collaborator_i
                      _title(r.training.titles, r.training.code, language), r.taken_on, None,
                      None, None, None, r.score, r.max_score,
                      i18n.t(language, "report.passed" if r.passed else "report.failed")])
+    rows += _track_rows(uow, who, collaborator_id, language)
     sheet = Sheet(i18n.t(language, "exports.sheet.report"), _header(language, REPORT_COLUMNS),
                   rows)
     name = safe_filename(f"{i18n.t(language, 'exports.file.report')}-{person.surname}-"
                          f"{person.given_names}-{clock.today().isoformat()}", fmt)
     return name, table_bytes(fmt, sheet, language)
+
+
+def _track_rows(uow: UnitOfWork, who: list[Value], collaborator_id: int,
+                language: str) -> list[list[Value]]:
+    """A row per certification track: the track as the training, its next module's start,
+    its state with the modules done, and the module results as the outcome."""
+    from core.services import tracks
+
+    rows: list[list[Value]] = []
+    for row in tracks.progress(uow, collaborator_id):
+        track = tracks.track_by_code(uow, str(row["track"]))
+        following = row["next"] if isinstance(row["next"], dict) else None
+        results = row["results"] if isinstance(row["results"], dict) else {}
+        rows.append([*who, i18n.t(language, "exports.category.track"), track.code,
+                     track.title(language),
+                     date.fromisoformat(following["start"]) if following else None, None,
+                     following["code"] if following else None,
+                     i18n.t(language, "exports.track_state",
+                            state=i18n.t(language, f"track.state_{row['state']}"),
+                            done=row["done"], modules=row["modules"]),
+                     None, None, None,
+                     ", ".join(f"{code} {score}" for code, score in results.items()) or None])
+    return rows
 
 
 def _session_cells(e: Enrollment, language: str) -> list[Value]:

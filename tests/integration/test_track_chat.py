@@ -12,7 +12,7 @@ from core import clock
 from core.conversation import Engine, Inbound, Reply
 from core.errors import DomainError
 from core.models import Enrollment, EnrollmentState, TrackEnrollment, TrainingSession
-from core.services import access, enrollment, tracks
+from core.services import access, enrollment, exports, tracks
 from tests.conftest import NOW, World
 from tests.integration.test_tracks import make_track
 
@@ -151,3 +151,22 @@ def test_every_rule_holds_in_the_service(world: World) -> None:
         uow.session.flush()
         enrollment.enroll(uow, officer, world.people["peeters"], clash.id)
     assert refused(tracks.resume, ids[0]) == "track_overlap"
+
+
+def test_progress_in_the_report_and_its_exports(world: World) -> None:
+    make_track(world, prefix="PRM")
+    say(world, world.officer, "inscrire Peeters PRO-MGT")
+    say(world, world.officer, "oui")
+    report = say(world, world.officer, "rapport Peeters").text
+    assert "Parcours certifiants :" in report, report
+    assert ("PRO-MGT (en cours, cohorte 1) : 0/3 modules faits — prochain : PRM-101 le "
+            "11/01/2027") in report
+    dutch = say(world, world.nl_officer, "rapport Peeters").text
+    assert "PRO-MGT (lopend, groep 1): 0/3 modules gedaan — volgende: PRM-101 op" in dutch
+    with world.app.unit_of_work(readonly=True) as uow:
+        officer = access.officer_by_email(uow, world.en_officer)
+        _name, content = exports.collaborator_report(uow, officer, world.people["peeters"],
+                                                     "csv")
+    text = content.decode("utf-8-sig")
+    assert ("certification track;PRO-MGT;Management;11/01/2027;;PRM-101;"
+            "in progress, 0/3 modules done") in text, text

@@ -15,6 +15,7 @@ from core.conversation.flows.sessions import (
     stored_when,
     within,
 )
+from core.conversation.flows.tracks import progress_lines
 from core.conversation.parser import Parsed
 from core.conversation.types import Attachment, Reply
 from core.errors import DomainError
@@ -166,6 +167,7 @@ def _report(turn: Turn, person: Collaborator) -> Reply:
                      score=r.score, max=r.max_score,
                      outcome=turn.t("report.passed" if r.passed else "report.failed"))
               for r in report.results]
+    lines += progress_lines(turn, person.id)
     if len(lines) == 1:
         lines.append(turn.t("report.empty"))
     return turn.done("\n".join(lines))

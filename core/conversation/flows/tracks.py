@@ -184,3 +184,24 @@ class TracksFlow:
 
 FLOWS = (TrackFlow(ENROLL), TrackFlow(UNENROLL), TrackFlow(PAUSE), TrackFlow(RESUME),
          TrackFlow(CHANGE), TracksFlow())
+
+
+def progress_lines(turn: Turn, collaborator_id: int) -> list[str]:
+    """The report's track section: per track, its state, modules done, results, next module."""
+    rows = tracks.progress(turn.uow, collaborator_id)
+    if not rows:
+        return []
+    lines = [turn.t("track.report_header")]
+    for row in rows:
+        results = row["results"]
+        following = row["next"]
+        lines.append(turn.t(
+            "track.report_line", code=row["track"], state=turn.t(f"track.state_{row['state']}"),
+            cohort=row["cohort"] or "-", done=row["done"], modules=row["modules"],
+            results=turn.t("track.report_results", results=", ".join(
+                f"{code} {score}" for code, score in results.items()))
+            if isinstance(results, dict) and results else "",
+            next=turn.t("track.report_next", code=following["code"],
+                        date=turn.day(following["start"]))
+            if isinstance(following, dict) else ""))
+    return lines
