@@ -15,7 +15,7 @@ from sqlalchemy import delete, insert, select
 
 from core import clock, matching, nrn
 from core.app import App, UnitOfWork
-from core.demo import catalogue, names
+from core.demo import catalogue, names, tracks
 from core.errors import DomainError
 from core.models import (
     Base,
@@ -87,6 +87,7 @@ def seed(app: App, rng_seed: int = 2026) -> dict[str, Any]:
                 officer.valid_until = clock.today() - timedelta(days=12)
         _enrollments(uow, rng)
         _requests(uow, rng)
+        tracks.seed(uow, rng_seed)
         uow.session.add(Meta(key="demo", value=f"seed={rng_seed}"))
     return summary(app)
 
