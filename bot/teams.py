@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import html
 import json
@@ -30,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot import teams_cards as cards
+from bot import teams_files as files
 from bot import teams_store as store
 from bot.teams_sdk import (
     PUBLIC,
@@ -41,8 +43,10 @@ from bot.teams_sdk import (
     AdaptiveCardInvokeActivity,
     ApiClient,
     ApiClientSettings,
+    Attachment,
     ConversationUpdateActivity,
     CreateConversationParams,
+    FileConsentInvokeActivity,
     HttpRequest,
     HttpRouteHandler,
     InstalledActivity,
@@ -58,7 +62,15 @@ from bot.web import Endpoint, bounded
 from core import i18n
 from core.app import App
 from core.conversation import Engine, Inbound, Reply, desk
-from core.conversation.types import ACCESS_PREFIX, CANCEL, CONFIRM, card_action
+from core.conversation.types import (
+    ACCESS_PREFIX,
+    CANCEL,
+    CONFIRM,
+    InboundFile,
+    Progress,
+    card_action,
+    unavailable,
+)
 from core.errors import DomainError
 from core.services.outbox import Claimed, PermanentFailure, TemporaryFailure
 
@@ -132,9 +144,15 @@ class Person:
     personal: bool
     locale: str | None
 
-    def inbound(self, text: str | None = None, action: str | None = None) -> Inbound:
+    def inbound(self, text: str | None = None, action: str | None = None,
+                files: tuple[InboundFile, ...] = (), progress: Progress | None = None
+                ) -> Inbound:
         return Inbound(channel_of(self.tenant_id), self.user_ref, text=text, action=action,
-                       locale=self.locale)
+                       locale=self.locale, files=files, progress=progress)
+
+    @property
+    def language(self) -> str:
+        return i18n.language_or_default((self.locale or "")[:2])
 
 
 def _tenant(activity: Any) -> str | None:
@@ -223,6 +241,7 @@ class TeamsBot:
         self.sdk.on_card_action(self._on_card_action)
         self.sdk.on_conversation_update(self._on_conversation_update)
         self.sdk.on_install_add(self._on_install)
+        self.sdk.on_file_consent(self._on_file_consent)
         self._work = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="teams-work")
         self._apis: dict[str, ApiClient] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -259,8 +278,14 @@ class TeamsBot:
         """Core work off the event loop, on this adapter's threads."""
         return await asyncio.get_running_loop().run_in_executor(self._work, fn, *args)
 
-    async def _converse(self, inbound: Inbound) -> Reply:
+    async def _converse(self, inbound: Inbound, person: Person | None = None) -> Reply:
+        """The engine's turn; for a person in their personal chat, with a progress line."""
+        progress = self._progress(person)
+        if progress is not None:
+            inbound = dataclasses.replace(inbound, progress=progress)
         reply: Reply = await self._run(self.engine.handle, inbound)
+        if progress is not None:
+            await progress.settle()
         return reply
 
     def _later(self, work: Coroutine[Any, Any, None]) -> None:
@@ -333,6 +358,32 @@ class TeamsBot:
             where.conversation_id, activity)
         return sent.id
 
+    async def post_text(self, where: Where, text: str) -> str:
+        """A plain message (a progress line); returns its activity id."""
+        activity = MessageActivityInput(text=text)
+        if self.bot_id:
+            activity.from_ = Account(id=self.bot_id)
+        sent = await self._api(where.service_url).conversations.create_activity(
+            where.conversation_id, activity)
+        return sent.id
+
+    async def update_text(self, where: Where, activity_id: str, text: str) -> None:
+        activity = MessageActivityInput(text=text)
+        activity.id = activity_id
+        await self._api(where.service_url).conversations.update_activity(
+            where.conversation_id, activity_id, activity)
+
+    async def post_attachment(self, where: Where, attachment: dict[str, Any]) -> str:
+        """A message carrying one Teams attachment (a file-consent or a file-info card)."""
+        activity = MessageActivityInput().add_attachments(Attachment(
+            content_type=attachment["contentType"], name=attachment.get("name"),
+            content_url=attachment.get("contentUrl"), content=attachment.get("content")))
+        if self.bot_id:
+            activity.from_ = Account(id=self.bot_id)
+        sent = await self._api(where.service_url).conversations.create_activity(
+            where.conversation_id, activity)
+        return sent.id
+
     async def update(self, where: Where, activity_id: str, card: AdaptiveCard,
                      summary: str) -> None:
         activity = _card_activity(card, summary)
@@ -365,6 +416,15 @@ class TeamsBot:
         where = person.here if person.personal else await self.personal(
             person.tenant_id, person.user_ref, person.account.id, person.here.service_url)
         await self.post(where, reply)
+        for attachment in reply.attachments:
+            await self._offer(person, where, attachment, reply.language)
+
+    async def _offer(self, person: Person, where: Where, attachment: Any, language: str) -> None:
+        """A file for the officer: held in the database, offered with a file-consent card."""
+        token: str = await self._run(files.hold, self.app, channel_of(person.tenant_id),
+                                     person.user_ref, attachment)
+        await self.post_attachment(where, files.consent_card(attachment, token, i18n.t(
+            language, "teams.file_description", filename=attachment.filename)))
 
     async def _answered_privately(self, person: Person, language: str) -> None:
         """One line in the channel thread, mentioning the officer; the data went to them."""
@@ -393,13 +453,36 @@ class TeamsBot:
             if await self._arrive(activity):
                 await self._submitted(activity, person, value)
             return
-        reply: Reply | None = await self._run(self._turn, activity,
-                                              person.inbound(text=_text(activity) or "?"))
+        dropped = files.files_of(activity)
+        if dropped:
+            reply = await self._receive(activity, person, dropped)
+        else:
+            reply = await self._run(self._turn, activity,
+                                    person.inbound(text=_text(activity) or "?"))
         if reply is None:
             return
         await self.tell(person, reply)
         if not person.personal:
             await self._answered_privately(person, reply.language)
+
+    async def _receive(self, activity: MessageActivity, person: Person,
+                       dropped: list[Any]) -> Reply | None:
+        """Files sent to the bot: the first one downloaded (personal chat only), then the
+        engine's turn, with a progress line for a long file."""
+        if not await self._arrive(activity):
+            return None
+        if person.personal:
+            first = await files.fetch(dropped[0], activity.service_url)
+        else:
+            first = unavailable(files.name_of(dropped[0]))
+        got = (first, *(unavailable(files.name_of(a)) for a in dropped[1:]))
+        return await self._converse(person.inbound(text=_text(activity) or None, files=got),
+                                    person)
+
+    def _progress(self, person: Person | None) -> files.Progress | None:
+        if person is None or not person.personal:
+            return None
+        return files.Progress(self, person.here, asyncio.get_running_loop())
 
     async def _submitted(self, activity: MessageActivity, person: Person,
                          data: dict[str, Any]) -> None:
@@ -446,7 +529,7 @@ class TeamsBot:
         step, outcome = self._step(data)
         if step is None:
             return Clicked(notice=i18n.t(person.locale or "fr", "flow.lost"))
-        reply = await self._converse(person.inbound(action=step))
+        reply = await self._converse(person.inbound(action=step), person)
         original = str(data.get(cards.CARD) or "")
         return Clicked(card=cards.resolved(original, outcome(reply.language)), reply=reply)
 
@@ -481,6 +564,44 @@ class TeamsBot:
         if step is None:
             return Clicked()
         return Clicked(card=cards.resolved(str(data.get(cards.CARD) or ""), outcome(language)))
+
+    # -- files out: the consent card's answer ------------------------------------------------
+
+    async def _on_file_consent(self, ctx: ActivityContext[FileConsentInvokeActivity]) -> None:
+        """Allow or Decline on a file-consent card: answered at once, the upload after."""
+        activity = ctx.activity
+        person = _person(activity)
+        if not self._allowed(person) or not await self._arrive(activity):
+            return
+        assert person is not None
+        value = activity.value
+        token = files.token_of(value.context)
+        if value.action == "accept" and value.upload_info is not None:
+            self._later(self._upload(person, token, value.upload_info, activity.service_url))
+        else:
+            self._later(self._declined(person, token))
+
+    async def _upload(self, person: Person, token: str, upload_info: Any,
+                      service_url: str) -> None:
+        held = await self._run(files.take, self.app, channel_of(person.tenant_id),
+                               person.user_ref, token)
+        language = person.language
+        if held is None:
+            await self.post(person.here, Reply(i18n.t(language, "teams.file_gone"), language))
+            return
+        if not await files.upload(str(upload_info.upload_url or ""), held.content, service_url):
+            await self.post(person.here, Reply(i18n.t(language, "teams.file_failed",
+                                                      filename=held.filename), language))
+            return
+        await self.post_attachment(person.here, files.file_info_card(upload_info))
+
+    async def _declined(self, person: Person, token: str) -> None:
+        held = await self._run(files.take, self.app, channel_of(person.tenant_id),
+                               person.user_ref, token)
+        language = person.language
+        text = (i18n.t(language, "teams.file_declined", filename=held.filename) if held
+                else i18n.t(language, "teams.file_gone"))
+        await self.post(person.here, Reply(text, language))
 
     # -- installs ---------------------------------------------------------------------------
 

@@ -65,6 +65,7 @@ with clean_environment(), warnings.catch_warnings():
         ActivityParams,
         ApiClient,
         ApiClientSettings,
+        Attachment,
         ConversationAccount,
         CreateConversationParams,
         MessageActivity,
@@ -73,6 +74,7 @@ with clean_environment(), warnings.catch_warnings():
     from microsoft_teams.api.activities.conversation import ConversationUpdateActivity
     from microsoft_teams.api.activities.install_update import InstalledActivity
     from microsoft_teams.api.activities.invoke.adaptive_card import AdaptiveCardInvokeActivity
+    from microsoft_teams.api.activities.invoke.file_consent import FileConsentInvokeActivity
     from microsoft_teams.api.auth.cloud_environment import (
         PUBLIC,
         CloudEnvironment,
@@ -110,6 +112,7 @@ __all__ = [
     "AdaptiveCardInvokeActivity",
     "ApiClient",
     "ApiClientSettings",
+    "Attachment",
     "Choice",
     "ChoiceSetInput",
     "CloudEnvironment",
@@ -118,6 +121,7 @@ __all__ = [
     "CreateConversationParams",
     "ExecuteAction",
     "FastAPIAdapter",
+    "FileConsentInvokeActivity",
     "HttpRequest",
     "HttpResponse",
     "HttpRouteHandler",

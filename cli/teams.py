@@ -84,7 +84,7 @@ def manifest(app_id: str, public_url: str, version: str) -> dict[str, Any]:
         "icons": {"color": "color.png", "outline": "outline.png"},
         "accentColor": "#{:02X}{:02X}{:02X}".format(*ACCENT),
         "bots": [{"botId": app_id, "scopes": ["personal", "team", "groupChat"],
-                  "supportsFiles": False, "isNotificationOnly": False,
+                  "supportsFiles": True, "isNotificationOnly": False,
                   "commandLists": [{"scopes": ["personal", "team", "groupChat"],
                                     "commands": commands}]}],
         "permissions": ["identity", "messageTeamMembers"],

@@ -120,6 +120,32 @@ def message(text: str, person: Person, *, service_url: str, channel: Channel | N
     return body
 
 
+def file_message(attachments: list[dict[str, Any]], person: Person, *, service_url: str,
+                 text: str = "", channel: Channel | None = None) -> dict[str, Any]:
+    """A message with files (attachments as ``TeamsConnector.add_file`` makes them); in a
+    channel, Teams sends its own reference to SharePoint instead."""
+    body = message(text, person, service_url=service_url, channel=channel)
+    if not text and channel is None:
+        body.pop("text", None)
+    body["attachments"] = attachments
+    return body
+
+
+def file_consent(person: Person, *, service_url: str, action: str, context: Any,
+                 upload_info: dict[str, Any] | None = None, reply_to_id: str = "act-0",
+                 activity_id: str | None = None) -> dict[str, Any]:
+    """The ``fileConsent/invoke`` Teams sends when the person clicks Allow (action
+    "accept", with where to upload) or Decline on a file-consent card."""
+    conversation, channel_data = _personal(person)
+    body = _base("invoke", person, service_url, conversation, channel_data,
+                 activity_id or f"f:{uuid.uuid4().int % 10**18}", "fr-BE")
+    value: dict[str, Any] = {"type": "fileUpload", "action": action, "context": context}
+    if upload_info is not None:
+        value["uploadInfo"] = upload_info
+    body.update(name="fileConsent/invoke", replyToId=reply_to_id, value=value)
+    return body
+
+
 def click(action: dict[str, Any], person: Person, *, service_url: str,
           inputs: dict[str, str] | None = None, channel: Channel | None = None,
           reply_to_id: str = "act-0", activity_id: str | None = None,

@@ -15,7 +15,11 @@ wire format as the Teams SDK uses it:
 - ``POST /v3/conversations`` (kind ``conversation``): opens a 1:1 chat, answers
   ``{"id": "a:opened-<member>", "serviceUrl": <this server>}``;
 - ``GET /v1/.well-known/openidconfiguration`` and ``GET /v1/.well-known/keys``: the OpenID
-  metadata and JSON Web Key Set that sign incoming activities (see ``teams_activities``).
+  metadata and JSON Web Key Set that sign incoming activities (see ``teams_activities``);
+- files, standing in for OneDrive: ``add_file(name, content)`` gives the ``file.download.info``
+  attachment Teams puts in a message, whose ``downloadUrl`` is served here (kind ``download``,
+  with or without a Content-Length); ``upload_info(name)`` is what a ``fileConsent/invoke``
+  carries, its ``uploadUrl`` takes the bot's ``PUT`` (kind ``upload``, the bytes in ``data``).
 
 Every request to the connector is recorded as a :class:`Call` before it is answered; ``fail()``
 queues error statuses; ``keys_available = False`` makes the key set answer 503.
@@ -28,6 +32,7 @@ import json
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -35,6 +40,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote
 
 HOST = "127.0.0.1"
 OPENID_PATH = "/v1/.well-known/openidconfiguration"
@@ -56,6 +62,8 @@ class Call:
     token: str | None
     at: float = field(default_factory=time.monotonic)
     status: int = 200
+    data: bytes = field(default=b"", repr=False)
+    """An upload's bytes (kind ``upload``)."""
 
     @property
     def card(self) -> dict[str, Any] | None:
@@ -106,6 +114,7 @@ class TeamsConnector:
         self._calls: list[Call] = []
         self._failures: dict[str, list[int]] = {}
         self._counter = itertools.count(1)
+        self._files: dict[str, tuple[bytes, bool]] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -181,6 +190,38 @@ class TeamsConnector:
         with self._lock:
             self._calls.clear()
 
+    def add_file(self, name: str, content: bytes, *, declare_length: bool = True
+                 ) -> dict[str, Any]:
+        """A file someone sent the bot in a personal chat: the attachment Teams puts in the
+        message. Without `declare_length` it is served chunked, its size unannounced."""
+        file_id = uuid.uuid4().hex
+        with self._lock:
+            self._files[file_id] = (content, declare_length)
+        return {"contentType": "application/vnd.microsoft.teams.file.download.info",
+                "contentUrl": f"https://contoso-my.sharepoint.com/personal/x/{quote(name)}",
+                "name": name,
+                "content": {"downloadUrl": f"{self.url}/files/{file_id}/{quote(name)}",
+                            "uniqueId": file_id, "fileType": name.rsplit(".", 1)[-1]}}
+
+    def upload_info(self, name: str) -> dict[str, Any]:
+        """The uploadInfo of a fileConsent/invoke: where the bot PUTs the bytes."""
+        file_id = uuid.uuid4().hex
+        return {"name": name, "uploadUrl": f"{self.url}/upload/{file_id}",
+                "contentUrl": f"https://contoso-my.sharepoint.com/personal/x/{quote(name)}",
+                "uniqueId": file_id, "fileType": name.rsplit(".", 1)[-1]}
+
+    def _file(self, file_id: str) -> tuple[bytes, bool] | None:
+        with self._lock:
+            found = self._files.get(file_id)
+            self._calls.append(Call("download", None, file_id, {}, None,
+                                    status=200 if found else 404))
+        return found
+
+    def _uploaded(self, file_id: str, headers: dict[str, str], data: bytes) -> None:
+        with self._lock:
+            self._calls.append(Call("upload", None, file_id, {"headers": headers}, None,
+                                    status=201, data=data))
+
     def fail(self, kind: str, status: int, times: int = 1) -> None:
         """The next ``times`` calls of ``kind`` answer ``status`` (an error body)."""
         with self._lock:
@@ -223,6 +264,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path == OPENID_PATH:
             self._send(200, {"issuer": ISSUER, "jwks_uri": owner.url + KEYS_PATH,
                              "id_token_signing_alg_values_supported": ["RS256"]})
+        elif self.path.startswith("/files/"):
+            self._download(self.path.split("/")[2])
         elif self.path == KEYS_PATH:
             owner.key_fetches += 1
             if owner.keys_available:
@@ -236,7 +279,36 @@ class _Handler(BaseHTTPRequestHandler):
         self._connector()
 
     def do_PUT(self) -> None:
+        if self.path.startswith("/upload/"):
+            length = int(self.headers.get("Content-Length") or 0)
+            data = self.rfile.read(length) if length else b""
+            self.owner._uploaded(self.path.split("/")[2], {
+                "content-range": self.headers.get("Content-Range") or "",
+                "authorization": self.headers.get("Authorization") or ""}, data)
+            self._send(201, {"id": self.path.split("/")[2], "size": len(data)})
+            return
         self._connector()
+
+    def _download(self, file_id: str) -> None:
+        found = self.owner._file(file_id)
+        if found is None:
+            self._send(404, {"error": "not found"})
+            return
+        content, declared = found
+        with suppress(OSError):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            if declared:
+                self.send_header("Content-Length", str(len(content)))
+            else:
+                self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for start in range(0, len(content), 65536):
+                chunk = content[start:start + 65536]
+                self.wfile.write(chunk if declared else
+                                 f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+            if not declared:
+                self.wfile.write(b"0\r\n\r\n")
 
     def _connector(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
