@@ -16,6 +16,7 @@ from core.markup import slack_mrkdwn
 
 MAX_BUTTONS = 5
 TEXT_LIMIT = 2900
+MAX_SECTIONS = 10
 ACTION_CHOOSE = "itma_choose"
 ACTION_SELECT = "itma_select"
 ACTION_CONFIRM = "itma_confirm"
@@ -37,6 +38,21 @@ def _mrkdwn(markup: str) -> dict[str, Any]:
         entity = cut.rfind("&")
         markup = cut[:entity] if entity > TEXT_LIMIT - 5 and ";" not in cut[entity:] else cut
     return {"type": "mrkdwn", "text": markup}
+
+
+def _sections(text: str) -> list[dict[str, Any]]:
+    """A long text (a file's error table) as several sections, cut between lines: one
+    section holds at most TEXT_LIMIT characters of markup."""
+    sections: list[str] = []
+    current = ""
+    for line in slack_mrkdwn(text).split("\n"):
+        if current and len(current) + 1 + len(line) > TEXT_LIMIT:
+            sections.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    sections.append(current)
+    return [{"type": "section", "text": _mrkdwn(part or " ")} for part in sections[:MAX_SECTIONS]]
 
 
 def fallback_text(reply: Reply) -> str:
@@ -63,7 +79,7 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
 def render(reply: Reply) -> list[dict[str, Any]]:
     """Text, then choices (buttons up to five, a menu beyond), then the action buttons."""
     t = lambda key: i18n.t(reply.language, key)  # noqa: E731
-    blocks: list[dict[str, Any]] = [{"type": "section", "text": _text(reply.text)}]
+    blocks: list[dict[str, Any]] = _sections(reply.text)
     if reply.choices and len(reply.choices) <= MAX_BUTTONS:
         blocks.append({"type": "actions", "block_id": "itma_choices", "elements": [
             _button(f"{c.key}. {c.label}", f"{ACTION_CHOOSE}_{c.key}", c.key)
