@@ -149,6 +149,8 @@ def test_oversized_unavailable_and_unreadable_files_are_answered_and_the_chat_go
         Inbound("console", world.officer, files=files))
     assert reply.text.startswith("Un fichier à la fois : je vérifie « b.csv »")
     assert count(world, PdataUpload, PdataUpload.state == "discarded") == 1
+    lapsed = Chat(world, world.expired_officer)(file=("x.csv", b"x"))
+    assert "n'est plus valable" in lapsed.text and lapsed.done
 
 
 def test_an_officer_of_two_organisations_is_asked_which(world: World) -> None:
