@@ -381,9 +381,13 @@ def helpdesk_from(uow: UnitOfWork) -> str:
 
 def _thread_facts(ticket: HelpdeskTicket, last_in: HelpdeskMessage | None,
                   uow: UnitOfWork) -> dict[str, Any]:
-    references = " ".join(m.message_id for m in ticket.messages[-10:])
+    """Who the mail is for and where it goes in the thread (only real Message-IDs: a mail
+    that came without one is known by a digest, which no header may carry)."""
+    references = " ".join(m.message_id for m in ticket.messages[-10:]
+                          if m.message_id.startswith("<"))
+    replied = last_in.message_id if last_in and last_in.message_id.startswith("<") else None
     return {"ticket": ticket.number, "subject": ticket.subject, "name": ticket.sender_name,
-            "in_reply_to": last_in.message_id if last_in else None,
+            "in_reply_to": replied,
             "references": references[-900:] or None, "from_address": helpdesk_from(uow),
             "reply_to": uow.app.settings.helpdesk_address}
 

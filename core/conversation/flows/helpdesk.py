@@ -73,7 +73,7 @@ def read_command(text: str) -> Parsed | None:
         if word.strip(_PUNCTUATION) not in FILLERS and word not in FILLERS:
             break
         index += 1
-    rest = stripped[tokens[index].start():].strip(_PUNCTUATION + "\n") \
+    rest = stripped[tokens[index].start():].lstrip(_PUNCTUATION + "\n").rstrip() \
         if index < len(tokens) else ""
     if intent == LIST and number is not None:
         intent = SHOW
