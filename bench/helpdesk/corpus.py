@@ -9,7 +9,8 @@ development half is the one the vocabulary was tuned on; the test half is only m
 
 Both halves were written before the vocabulary, by the person who then wrote it: the test half
 was never measured while tuning, but its words were known. `blind` (corpus/blind/) holds mails
-written after the vocabulary was frozen and measured once, as a check on that.
+written after the vocabulary was frozen and measured once, as a check on that; its errors
+then taught the vocabulary a few synonyms, so `blind2` was written after that and measured once.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parent / "corpus"
 LANGUAGES = ("fr", "nl", "en", "de")
 HALVES = ("dev", "test")
 BLIND = "blind"
+BLIND2 = "blind2"
 
 
 @dataclass(frozen=True)
@@ -65,11 +67,12 @@ def _blocks(text: str) -> list[tuple[str, list[str]]]:
 
 def load(halves: tuple[str, ...] = HALVES,
          languages: tuple[str, ...] = LANGUAGES) -> list[Mail]:
-    if halves == (BLIND,):
+    if halves in ((BLIND,), (BLIND2,)):
         return [Mail(language, *header.split(), lines[0].removeprefix("Subject:").strip(),
                      "\n".join(lines[1:]).strip())
                 for language in languages
-                for header, lines in _blocks((ROOT / BLIND / f"{language}.txt").read_text("utf-8"))]
+                for header, lines in _blocks((ROOT / halves[0] / f"{language}.txt")
+                                             .read_text("utf-8"))]
     mails = []
     for language in LANGUAGES:
         for header, lines in _blocks((ROOT / f"{language}.txt").read_text("utf-8")):
