@@ -31,7 +31,7 @@ from email.utils import getaddresses
 
 from core.app import App
 from core.db import DatabaseError
-from core.services import deliveries, helpdesk, reply_tokens
+from core.services import deliveries, helpdesk, reply_tokens, triage
 from mail_gateway import authentication
 from mail_gateway.automatic import automatic_reason
 from mail_gateway.headers import Headers, clean
@@ -50,7 +50,9 @@ _MESSAGE_ID = re.compile(r"<[^<>\s]{1,250}>")
 
 
 def process(app: App, raw: bytes, *, via: str, recipients: list[str] | None = None) -> Outcome:
-    """Triage one received message; raises only DatabaseError (the caller retries then)."""
+    """Triage one received message; raises only DatabaseError, or ConfigError for a broken
+    vocabulary (the caller retries then: neither is the message's fault)."""
+    triage.rules()
     message_id = "?"
     try:
         message = parse(raw)

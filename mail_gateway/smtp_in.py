@@ -12,6 +12,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from core.app import App
+from core.config import ConfigError
 from core.db import DatabaseError
 from mail_gateway import helpdesk
 from mail_gateway.inbound import process
@@ -54,7 +55,7 @@ class ReplyHandler:
             if replies:
                 reasons.append((await asyncio.to_thread(
                     process, self.app, raw, via="smtp", recipients=replies)).reason)
-        except DatabaseError as exc:  # the only failure that heals: the sender retries
+        except (DatabaseError, ConfigError) as exc:  # failures that heal: the sender retries
             log.warning("%s: mail answered 451, the sender will retry", exc)
             return "451 4.3.0 Temporary failure, please retry"
         return f"250 OK {' '.join(reasons)}"

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 
 from core.app import App
+from core.services import triage
 from mail_gateway import delivery, helpdesk, imap_poller, smtp_in
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ class MailGateway:
             self._spawn(lambda: imap_poller.run(self.app, self.app.settings.imap_url or "",
                                                 self._stop), "imap-replies")
             running.append(f"IMAP poller {mailbox.key}")
+        triage.rules()  # a broken vocabulary stops start-up, not the first helpdesk mail
         helpdesk_url = self.app.settings.helpdesk_imap_url
         if helpdesk_url:
             mailbox = imap_poller.Mailbox.parse(helpdesk_url, "ITMA_HELPDESK_IMAP_URL")

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
-from core.config import TEMPLATES_DIR
+from core.config import TEMPLATES_DIR, ConfigError
 from core.text import fold
 
 CATEGORIES = ("access", "eid", "enrollment", "registration", "pdata", "certification", "report",
@@ -70,7 +70,13 @@ def _word_pattern(text: str) -> tuple[str, str]:
 
 @cache
 def rules() -> _Rules:
-    data = tomllib.loads((TEMPLATES_DIR / "helpdesk" / "triage.toml").read_text("utf-8"))
+    """The vocabulary, read once; a file that cannot be read stops whoever asks (start-up, or
+    the mail being triaged, which is then retried rather than recorded as unreadable)."""
+    path = TEMPLATES_DIR / "helpdesk" / "triage.toml"
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
     patterns: dict[str, list[_Pattern]] = {}
     for category in CATEGORIES:
         table = data.get("categories", {}).get(category, {})
