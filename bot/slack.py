@@ -211,6 +211,8 @@ def build(app: App, engine: Engine, client: AsyncWebClient, signing_secret: str 
         if event.get("bot_id") or event.get("subtype") not in (None, "file_share"):
             return
         files = [f for f in event.get("files") or [] if isinstance(f, dict)]
+        if event.get("subtype") and not files:
+            return
         direct = event.get("channel_type") == "im"
         if not direct and not (files and _in_bot_thread(event, context)):
             return  # a file in a channel counts in a thread the bot started (or @mentioning it)

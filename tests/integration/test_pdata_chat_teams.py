@@ -101,8 +101,10 @@ class Teams:
         assert "conditions d'utilisation" in texts(terms)
         assert texts(self.click(terms.card or {}, "Confirmer", person)).startswith("Merci")
 
-    def consent(self, person: ta.Person = SOPHIE) -> tuple[Call, dict[str, Any]]:
-        [offer] = self.wait(person.chat, lambda c: attachment_of(c, CONSENT) is not None)[-1:]
+    def consent(self, person: ta.Person = SOPHIE, nth: int = 1) -> tuple[Call, dict[str, Any]]:
+        """The nth file-consent card posted in the person's chat."""
+        offer = self.wait(person.chat, lambda c: attachment_of(c, CONSENT) is not None, nth)[
+            nth - 1]
         card = attachment_of(offer, CONSENT)
         assert card is not None
         return offer, card
@@ -219,7 +221,7 @@ def test_exports_are_offered_allowed_declined_and_only_for_their_owner(
     teams.wait(SOPHIE.chat, lambda c: "n'est plus disponible" in texts(c))
     assert len(teams.connector.of("upload")) == 1
     teams.say("formations csv")
-    _offer, second = teams.consent()
+    _offer, second = teams.consent(nth=2)
     status, _ = teams.post(ta.file_consent(SOPHIE, service_url=teams.connector.url,
                                            action="decline",
                                            context=second["content"]["declineContext"]))
