@@ -1,4 +1,4 @@
-"""python -m bench.helpdesk [--half test|dev|blind|blind2|all] [--rounds N] [--show-errors].
+"""python -m bench.helpdesk [--half test|dev|blind…|all] [--rounds N] [--show-errors].
 
 On the chosen half of bench/helpdesk/corpus (the test half by default, never tuned on), every
 mail is written as an RFC 5322 message and handed to what `helpdesk process` runs
@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bench.helpdesk.baseline import NaiveBayes, trigram_features, word_features
-from bench.helpdesk.corpus import BLIND, BLIND2, HALVES, LANGUAGES, Mail, load
+from bench.helpdesk.corpus import BLIND, BLIND2, BLIND3, HALVES, LANGUAGES, Mail, load
 from core import migrate
 from core.app import App
 from core.config import load_settings
@@ -107,7 +107,7 @@ def classify_time(mails: list[Mail]) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.helpdesk")
-    parser.add_argument("--half", choices=[*HALVES, BLIND, BLIND2, "all"], default="test")
+    parser.add_argument("--half", choices=[*HALVES, BLIND, BLIND2, BLIND3, "all"], default="test")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--show-errors", action="store_true")
     parser.add_argument("--no-save", action="store_true")
