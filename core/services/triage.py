@@ -36,8 +36,9 @@ _LETTERS = {"de": "äöüß", "fr": "éèêàçùœ", "nl": "ĳ"}
 @dataclass(frozen=True)
 class _Pattern:
     parts: tuple[tuple[str, str], ...]
-    """(kind, text) per word: 'word', 'prefix', 'inner'."""
+    """(kind, text) per word: 'word', 'prefix', 'suffix', 'inner'."""
     weight: float
+    category: str
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,10 @@ class _Rules:
     threshold: float
     subject_bonus: float
     drafts: dict[str, frozenset[str]]
+    by_word: dict[str, list[_Pattern]]
+    """Patterns whose first word is a whole word, by that word: looked up, not scanned."""
+    scanned: list[_Pattern]
+    """Patterns starting with a part of a word: tried on every word."""
 
 
 def _word_pattern(text: str) -> tuple[str, str]:
@@ -85,13 +90,21 @@ def rules() -> _Rules:
             for phrase in table.get(strength, []):
                 parts = tuple(_word_pattern(w) for w in fold(phrase).split())
                 found[parts] = max(weight, found.get(parts, 0.0))
-        patterns[category] = [_Pattern(p, w) for p, w in found.items()]
+        patterns[category] = [_Pattern(p, w, category) for p, w in found.items()]
     languages = {lang: frozenset(fold(w) for w in data.get("languages", {}).get(lang, []))
                  for lang in LANGUAGES}
     drafts = {kind: frozenset(fold(w) for w in found_words)
               for kind, found_words in data.get("drafts", {}).items()}
+    by_word: dict[str, list[_Pattern]] = {}
+    scanned = []
+    for pattern in (p for found_patterns in patterns.values() for p in found_patterns):
+        kind, text = pattern.parts[0]
+        if kind == "word":
+            by_word.setdefault(text, []).append(pattern)
+        else:
+            scanned.append(pattern)
     return _Rules(patterns, languages, float(data.get("threshold", 2.0)),
-                  float(data.get("subject_bonus", 0.5)), drafts)
+                  float(data.get("subject_bonus", 0.5)), drafts, by_word, scanned)
 
 
 def words(text: str) -> list[str]:
@@ -109,26 +122,39 @@ def _matches(part: tuple[str, str], word: str) -> bool:
     return text in word
 
 
+def _follows(pattern: _Pattern, tokens: list[str], start: int) -> bool:
+    return all(start + i < len(tokens) and _matches(part, tokens[start + i])
+               for i, part in enumerate(pattern.parts[1:], 1))
+
+
 def _found(pattern: _Pattern, tokens: list[str]) -> bool:
-    first, rest = pattern.parts[0], pattern.parts[1:]
-    for start, word in enumerate(tokens):
-        if _matches(first, word) and all(
-                start + i + 1 < len(tokens) and _matches(part, tokens[start + i + 1])
-                for i, part in enumerate(rest)):
-            return True
-    return False
+    return any(_matches(pattern.parts[0], word) and _follows(pattern, tokens, start)
+               for start, word in enumerate(tokens))
+
+
+def _hits(tokens: list[str]) -> set[_Pattern]:
+    """The patterns found; a hyphenated word's parts count as words for one-word patterns
+    (CSV-import holds import), not inside phrases (tenez-moi au courant stays one phrase)."""
+    found = rules()
+    hits = {pattern for start, word in enumerate(tokens)
+            for pattern in found.by_word.get(word, ()) if _follows(pattern, tokens, start)}
+    parts = {part for word in tokens if "-" in word for part in word.split("-") if part}
+    hits.update(p for part in parts for p in found.by_word.get(part, ()) if len(p.parts) == 1)
+    words_seen = set(tokens)
+    hits.update(p for p in found.scanned if any(_matches(p.parts[0], w) for w in words_seen)
+                and _found(p, tokens))
+    hits.update(p for p in found.scanned if len(p.parts) == 1
+                and any(_matches(p.parts[0], part) for part in parts))
+    return hits
 
 
 def scores(subject: str, body: str) -> dict[str, float]:
     """Points per category: each pattern found once, more when the subject names it."""
-    found = rules()
-    subject_words, body_words = words(subject), words(body)
+    bonus = rules().subject_bonus
+    in_subject = _hits(words(subject))
     points = dict.fromkeys(CATEGORIES, 0.0)
-    for category, patterns in found.patterns.items():
-        for pattern in patterns:
-            in_subject = _found(pattern, subject_words)
-            if in_subject or _found(pattern, body_words):
-                points[category] += pattern.weight * (1 + found.subject_bonus * in_subject)
+    for pattern in in_subject | _hits(words(body)):
+        points[pattern.category] += pattern.weight * (1 + bonus * (pattern in in_subject))
     return points
 
 
@@ -156,7 +182,9 @@ def _confidence(points: dict[str, float], best: str, threshold: float) -> float:
 
 
 def detect_language(text: str, default: str | None = None) -> tuple[str, float]:
-    """The language of a mail from its function words (and letters only one language uses)."""
+    """The language of a mail from its function words (and letters only one language uses);
+    when they do not decide (a short subject, a tie), from the letters' trigrams, compared
+    with the product's own texts in each language (the catalogues)."""
     sample = text[:MAX_TEXT]
     votes = dict.fromkeys(LANGUAGES, 0.0)
     seen = set(words(sample))
@@ -167,11 +195,53 @@ def detect_language(text: str, default: str | None = None) -> tuple[str, float]:
         votes[language] += 0.5 * min(4, sum(lowered.count(ch) for ch in letters))
     if "ij" in lowered:
         votes["nl"] += 0.5
-    total = sum(votes.values())
-    if total == 0:
+    ranked = sorted(votes.values(), reverse=True)
+    if ranked[0] >= 2 and ranked[0] > ranked[1]:
+        best = max(LANGUAGES, key=lambda lang: votes[lang])
+        return best, round(votes[best] / sum(votes.values()), 3)
+    likely = _trigram_language(sample, {lang for lang in LANGUAGES
+                                        if votes[lang] == ranked[0]} if ranked[0] else None)
+    if likely is None:
         return default or "fr", 0.0
-    best = max(LANGUAGES, key=lambda lang: (votes[lang], lang == default))
-    return best, round(votes[best] / total, 3)
+    return likely, round(votes[likely] / sum(votes.values()), 3) if sum(votes.values()) else 0.3
+
+
+def _trigrams(text: str) -> list[str]:
+    padded = f" {' '.join(words(text))} "
+    return [padded[i:i + 3] for i in range(len(padded) - 2)]
+
+
+@cache
+def _profiles() -> dict[str, tuple[dict[str, float], float]]:
+    """Log-frequencies of letter trigrams in each catalogue's texts (add-one smoothed)."""
+    from collections import Counter
+
+    from core import i18n
+
+    found = {}
+    for language in LANGUAGES:
+        texts = [v if isinstance(v, str) else " ".join(map(str, v))
+                 for key, v in i18n.catalogue(language).items()
+                 if isinstance(v, str | list) and not key.startswith("intents.")]
+        counts = Counter(_trigrams(" ".join(texts)))
+        total = sum(counts.values()) + len(counts) + 1
+        found[language] = ({t: math.log((c + 1) / total) for t, c in counts.items()},
+                           math.log(1 / total))
+    return found
+
+
+def _trigram_language(text: str, among: set[str] | None) -> str | None:
+    grams = _trigrams(text)
+    if len(grams) < 6:
+        return None
+    candidates = sorted(among or LANGUAGES)
+    profiles = _profiles()
+
+    def score(language: str) -> float:
+        known, unseen = profiles[language]
+        return sum(known.get(g, unseen) for g in grams)
+
+    return max(candidates, key=score)
 
 
 def triage(subject: str, body: str, default_language: str | None = None) -> Triage:
