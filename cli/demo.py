@@ -48,8 +48,8 @@ def demo(args: argparse.Namespace) -> int:
     mailbox, triaged = helpdesk.seed_demo(app)
     tickets = {o.detail.split()[0] for _name, o in triaged if o.reason == "ticket_opened"}
     print(f"helpdesk: {len(triaged)} mails of {mailbox} triaged into {len(tickets)} tickets — "
-          f"itma-assistant helpdesk list; as staff: itma-assistant chat --as "
-          f"{helpdesk_demo.STAFF} then « tickets »", file=sys.stderr)
+          f"« tickets » in the chat, or itma-assistant helpdesk list (staff: "
+          f"{seed.DEMO_OFFICER}, {helpdesk_demo.STAFF})", file=sys.stderr)
     if args.seed_only:
         return 0
     with gateways(app):

@@ -1,6 +1,7 @@
 """The demo's helpdesk: a staff member, what the product knows of the senders, and a mailbox.
 
-`seed` adds the helpdesk staff member and records that Sophie Lambert's P-data file (the demo
+`seed` adds the helpdesk staff member (and gives the demo's console user, Sophie Lambert,
+the helpdesk role as well) and records that Sophie Lambert's P-data file (the demo
 sample, with its classic mistakes) was refused, so her mail about it gets a draft listing the
 errors. `mailbox` returns the demo's helpdesk mail as RFC 5322 messages — officers and
 citizens writing in four languages, a follow-up, an out-of-office, a stranger trying someone
@@ -37,6 +38,9 @@ def seed(app: App, rng_seed: int = 2027) -> dict[str, Any]:
                                     language="fr", roles=("officer", helpdesk.ROLE)),
                     actor="demo")
         sophie = officer_by_email(uow, "sophie.lambert@bosa.example")
+        # the demo's console user (BOSA, where the institute sits) helps on the helpdesk too,
+        # so that « tickets » works in `make demo`'s chat
+        sophie.roles = ",".join(dict.fromkeys([*sophie.roles.split(","), helpdesk.ROLE]))
         report = pdata.validate(uow, sophie, sample, "personnel-BOSA.csv", "fr",
                                 organisation="BOSA")
         helpdesk.remember_rejected_import(uow, sophie, report.filename, report.rows, [

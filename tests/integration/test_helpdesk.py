@@ -497,3 +497,19 @@ def test_no_mail_body_or_national_number_reaches_the_log(
     assert "85.07.30" not in caplog.text and "refusé à l'import" not in caplog.text
     assert "helpdesk <hd-log-1@batch.example> via pipe: ticket_opened" in caplog.text
 
+
+
+def test_the_demo_triages_its_local_mailbox(tmp_path: Path) -> None:
+    """`make demo` needs no IMAP server: its mailbox is a Maildir fed to the same handler."""
+    env = {"ITMA_HOME": str(tmp_path), "LANG": "en_GB.UTF-8"}
+    seeded = run(env, "demo", "--seed-only")
+    assert seeded.returncode == 0, seeded.stderr.decode()[-2000:]
+    assert b"triaged into 10 tickets" in seeded.stderr
+    rows = json.loads(run(env, "helpdesk", "list", "--json").stdout)
+    assert {r["category"] for r in rows} == {"access", "eid", "enrollment", "registration",
+                                             "pdata", "certification", "report"}
+    assert {r["language"] for r in rows} == {"fr", "nl", "en", "de"}
+    assert len(list((tmp_path / "mail" / "helpdesk" / "cur").iterdir())) == 12
+    assert not list((tmp_path / "mail" / "helpdesk" / "new").iterdir())
+    answer = run(env, "say", "--as", "sophie.lambert@bosa.example", "ticket", "2")
+    assert "personnel-BOSA.csv" in answer.stdout.decode()  # her refused file, as a draft
