@@ -122,3 +122,21 @@ def test_a_stray_dotenv_cannot_change_authentication(tmp_path: Path,
                     with urllib.request.urlopen(request, timeout=10) as answer:
                         assert answer.status == 200
     assert connector.key_fetches == 1
+
+
+def test_text_people_typed_stays_literal_in_cards() -> None:
+    """A name typed on the public site cannot become a link, emphasis or a list in Teams."""
+    from bot import teams_cards
+    from core.conversation import Reply
+    from core.conversation.types import Choice
+
+    typed = "[Cliquez ici](https://evil.example) **urgent** <b>x</b>\n- liste\n1. un"
+    reply = Reply(f"Nouvelle inscription\n{typed}", "fr", actions=["approve", "refuse"],
+                  ref="request:7", choices=[Choice("1", "[lien](https://evil.example)")])
+    card = teams_cards.as_json(teams_cards.render(reply))
+    blocks = [b["text"] for b in card["body"] if b["type"] == "TextBlock"]
+    assert blocks[1] == r"\[Cliquez ici\]\(https://evil.example\) \*\*urgent\*\* \<b\>x\</b\>"
+    assert blocks[2] == r"\- liste" and blocks[3] == r"1\. un"
+    choice_set = next(b for b in card["body"] if b["type"] == "Input.ChoiceSet")
+    assert choice_set["choices"][0]["title"] == "1. [lien](https://evil.example)"  # plain text
+    assert [a["data"]["itma"] for a in card["actions"]] == ["choose", "approve:7", "refuse:7"]
