@@ -89,9 +89,9 @@ def process(args: argparse.Namespace) -> int:
         raise CommandError(f"{exc}; the MTA should retry", code=EX_TEMPFAIL) from exc
     try:
         outcome = gateway.process(app, raw, via="pipe")
-    except Exception as exc:
-        logging.getLogger("itma").exception("helpdesk process failed")
-        raise CommandError(f"temporary failure, the MTA should retry: {exc}",
+    except Exception as exc:  # logged without messages: they may quote the mail
+        logging.getLogger("itma").error("helpdesk process failed:\n%s", gateway.trace(exc))
+        raise CommandError(f"temporary failure ({type(exc).__name__}), the MTA should retry",
                            code=EX_TEMPFAIL) from exc
     finally:
         app.close()

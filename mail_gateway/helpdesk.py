@@ -81,7 +81,7 @@ def _malformed(app: App, raw: bytes, message_id: str, exc: Exception) -> Outcome
     detail = exc.reason if isinstance(exc, Malformed) else type(exc).__name__
     if not isinstance(exc, Malformed):
         log.warning("helpdesk mail %s could not be read:\n%s", reply_tokens.redact(message_id),
-                    "".join(traceback.format_exception(exc))[-4000:])
+                    trace(exc))
     digest = hashlib.sha256(raw).hexdigest()
     try:
         with app.unit_of_work() as uow:
@@ -95,6 +95,18 @@ def _malformed(app: App, raw: bytes, message_id: str, exc: Exception) -> Outcome
         log.exception("helpdesk mail %s: even the record of a malformed message failed",
                       reply_tokens.redact(message_id))
     return Outcome(MALFORMED, detail)
+
+
+def trace(exc: BaseException) -> str:
+    """Where it failed — frames and exception types — without any exception's message: a
+    database error's message quotes the statement's parameters, which hold the mail's text."""
+    lines = []
+    seen: BaseException | None = exc
+    while seen is not None and len(lines) < 4:
+        lines.append("".join(traceback.format_tb(seen.__traceback__))[-3000:]
+                     + f"{type(seen).__module__}.{type(seen).__qualname__}")
+        seen = seen.__cause__ or seen.__context__
+    return "\n(which led to)\n".join(reversed(lines))
 
 
 def _ignored(app: App, headers: Headers, reason: str, detail: str) -> Outcome:

@@ -496,6 +496,15 @@ def test_no_mail_body_or_national_number_reaches_the_log(
     receive(world.app, next(i.raw for i in batch.first_half() if i.key == "mime-bomb"))
     assert "85.07.30" not in caplog.text and "refusé à l'import" not in caplog.text
     assert "helpdesk <hd-log-1@batch.example> via pipe: ticket_opened" in caplog.text
+    body = "Le numéro 85.07.30-033.28 de Dupont"
+    try:  # a failure's trace names where and what, never the message (SQL parameters)
+        try:
+            raise ValueError(f"[parameters: ({body!r},)]")
+        except ValueError as inner:
+            raise RuntimeError("database error") from inner
+    except RuntimeError as exc:
+        logged = gateway.trace(exc)
+    assert "builtins.ValueError" in logged and "85.07" not in logged and "Dupont" not in logged
 
 
 
