@@ -11,6 +11,7 @@ from dataclasses import replace
 from sqlalchemy import func, select
 
 from core.app import App
+from core.db import DatabaseError
 from core.models import HelpdeskTicket, MailboxCheckpoint
 from mail_gateway import helpdesk as gateway
 from mail_gateway import imap_poller
@@ -110,3 +111,28 @@ def test_serve_takes_helpdesk_mail_by_smtp_and_imap(world: World) -> None:
 def count(app: App) -> int:
     with app.unit_of_work(readonly=True) as uow:
         return uow.session.scalar(select(func.count(HelpdeskTicket.id))) or 0
+
+
+def test_a_mail_that_keeps_failing_is_passed_over_after_three_tries(world: World) -> None:
+    from tests.integration.test_mail_hardening import refuse_writes_of
+
+    refuse_writes_of(world.app, "stuck-")  # the database itself refuses to record this one
+    with dovecot() as server:
+        append_all(server, [
+            Item("stuck-1", batch.text("stuck-1", batch.LUC, "mon accès", "Bloqué.")
+                 , "ticket_opened"),
+            Item("fine-1", batch.text("fine-1", batch.PIETER, "eID werkt niet",
+                                      "Mijn kaartlezer werkt niet."), "ticket_opened")])
+        for _attempt in (1, 2):
+            try:
+                drain(world.app, server)
+            except DatabaseError:
+                pass
+            else:
+                raise AssertionError("the database refused, the drain should have stopped")
+            assert count(world.app) == 0  # the mail behind it waits: order is kept
+        assert drain(world.app, server) == 2
+        assert all(b"\\Seen" in f for f, _raw in server.messages(USER).values())
+    with world.app.unit_of_work(readonly=True) as uow:
+        tickets = list(uow.session.scalars(select(HelpdeskTicket)))
+    assert [t.sender for t in tickets] == [batch.PIETER[0]]
