@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import socket
 import sys
@@ -98,6 +99,9 @@ async def _serve(app: App) -> None:
     print(f"serving on http://{host}:{port} — " + (", ".join(fronts) or
           "no chat platform configured (set ITMA_SLACK_BOT_TOKEN …)") + "; Ctrl-C stops",
           file=sys.stderr, flush=True)
+    # What start-up built (SDKs, templates, catalogues) lives as long as the process: keep it
+    # out of the cyclic collector, whose full passes over it were the worst answer latencies.
+    gc.freeze()
     try:
         await server.serve(sockets=[sock])
     finally:

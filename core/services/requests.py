@@ -22,6 +22,7 @@ from core.models import (
     Organisation,
     RegistrationRequest,
     RequestState,
+    TeamsConversation,
     Training,
     TrainingSession,
 )
@@ -200,6 +201,14 @@ def notify_officers(uow: UnitOfWork, request: RegistrationRequest) -> int:
         language = request.organisation.languages.split(",")[0]
         count += uow.enqueue_chat("slack", request.organisation.slack_channel, language,
                                   "request_new", context) is not None
+    channels = uow.session.execute(select(
+        TeamsConversation.tenant_id, TeamsConversation.conversation_id).where(
+        TeamsConversation.organisation_id == request.organisation_id,
+        TeamsConversation.kind == "channel"))
+    language = request.organisation.languages.split(",")[0]
+    for tenant, conversation in channels:
+        count += uow.enqueue_chat("teams", f"{tenant}:{conversation}", language, "request_new",
+                                  context) is not None
     return count
 
 
