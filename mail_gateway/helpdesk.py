@@ -26,6 +26,7 @@ import hashlib
 import logging
 import re
 import traceback
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.utils import getaddresses
 
@@ -161,8 +162,6 @@ def read(app: App, message: EmailMessage, headers: Headers, raw: bytes, sender: 
 
 
 def _display_name(headers: Headers) -> str:
-    from email.header import decode_header, make_header
-
     raw = headers.get("From")[:998]
     try:
         decoded = str(make_header(decode_header(raw)))

@@ -47,8 +47,8 @@ from core.services import deliveries, requests, triage
 from core.services.access import require_active
 
 ROLE = "helpdesk"
-STATES = ("new", "assigned", "answered", "closed")
 OPEN_STATES = ("new", "assigned", "answered")
+"""And `closed`."""
 ACK_LIMIT = 10
 ACK_WINDOW = timedelta(hours=3)
 """At most ten acknowledgements to one sender in three hours (FreeScout's rule): a loop with
@@ -544,14 +544,13 @@ def as_json(ticket: HelpdeskTicket, messages: int) -> dict[str, Any]:
 
 def detail_json(item: Thread) -> dict[str, Any]:
     ticket = item.ticket
-    shown = [m for m in item.messages]
-    return {**as_json(ticket, sum(m.direction != "ack" for m in shown)),
+    return {**as_json(ticket, sum(m.direction != "ack" for m in item.messages)),
             "sender_name": ticket.sender_name, "context": ticket.context, "draft": ticket.draft,
             "thread": [{"direction": m.direction, "message_id": m.message_id,
                         "address": m.address, "subject": m.subject, "body": m.body,
                         "attachments": m.attachments, "via": m.via,
                         "by": m.officer.email if m.officer else None,
-                        "at": m.created_at.isoformat()} for m in shown]}
+                        "at": m.created_at.isoformat()} for m in item.messages]}
 
 
 # ---------------------------------------------------------------------------- routes
