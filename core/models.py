@@ -643,7 +643,7 @@ class HelpdeskTicket(Base):
     """A thread of mails to the helpdesk address: what it is about, who wrote, who works on it.
 
     The number senders and staff see (`[ITMA #12]`) is the id. `context` holds what the
-    product knew of the sender when the ticket was opened (officer, organisation, access,
+    product knew of the sender at its last mail (officer, organisation, access,
     pending requests, last P-data import, recent chat actions); `draft` an answer the product
     could write, for staff to send, never sent by itself.
     """

@@ -160,7 +160,13 @@ def _message(ticket: HelpdeskTicket, mail: IncomingMail) -> HelpdeskMessage:
 
 def _follow_up(uow: UnitOfWork, ticket: HelpdeskTicket, mail: IncomingMail,
                how: str) -> Received:
+    """The mail joins its thread; what we know of the ticket's sender is read again (their
+    access may have been renewed since), and so is the draft."""
     uow.session.add(_message(ticket, mail))
+    ticket.context = context(uow, ticket.sender, ticket.officer,
+                             mail.authenticated if mail.sender == ticket.sender
+                             else ticket.context.get("authenticated"))
+    ticket.draft = draft(uow, ticket, mail.text) or ticket.draft
     if ticket.state in ("answered", "closed"):
         ticket.state = "assigned" if ticket.assignee_id else "new"
         ticket.closed_at = None
