@@ -111,6 +111,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--show-errors", action="store_true")
     parser.add_argument("--no-save", action="store_true")
+    parser.add_argument("--save", action="store_true",
+                        help="also save a half other than test (bench/results/helpdesk-HALF.json)")
     args = parser.parse_args()
     halves = HALVES if args.half == "all" else (args.half,)
     mails = load(halves)
@@ -187,7 +189,7 @@ def main() -> int:
                   f"{'' if lang_ == m.language else f' (language {lang_})'} — {m.subject}"
                   for m, c, lang_ in ours if c != m.category or lang_ != m.language]
     print("\n".join(lines))
-    if not args.no_save:
+    if not args.no_save and (args.half == "test" or args.save):
         RESULTS.parent.mkdir(exist_ok=True)
         target = RESULTS if args.half == "test" else RESULTS.with_name(f"helpdesk-{args.half}.json")
         target.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", "utf-8")
