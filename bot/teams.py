@@ -623,18 +623,11 @@ class TeamsBot:
     # -- notifications ----------------------------------------------------------------------
 
     async def notification(self, message: Claimed) -> Reply:
-        """An outbox row as the Reply to post: a request card, or a one-line notice."""
-        if message.template == "request_new":
-            reply: Reply = await self._run(desk.request_card, self.app,
-                                           int(message.context["request_id"]), message.language)
-            return reply
-        if message.template == "access_request_new":
-            access: Reply = await self._run(desk.access_card, self.app,
-                                            int(message.context["access_request_id"]),
-                                            message.language)
-            return access
-        return Reply(i18n.t(message.language, f"notify.{message.template}", **message.context),
-                     message.language)
+        """An outbox row as the Reply to post: a card or a notice, worded by core (the same
+        function the Slack sender uses)."""
+        reply: Reply = await self._run(desk.notification, self.app, message.template,
+                                       dict(message.context), message.language)
+        return reply
 
 
 class TeamsSender:

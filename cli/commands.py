@@ -81,7 +81,8 @@ def sessions_list(args: argparse.Namespace) -> int:
     language = operator_language()
     for v in views:
         title = v.titles.get(language) or v.titles.get("fr") or ""
-        print(f"{v.id:>5}  {v.training:<9} {v.starts_on:%d/%m/%Y}  {v.free:>3}/{v.capacity:<3} "
+        day = i18n.day(language, v.starts_on)
+        print(f"{v.id:>5}  {v.training:<9} {day}  {v.free:>3}/{v.capacity:<3} "
               f"free  {v.waitlisted:>2} waiting  {v.place:<32} {title}")
     if not views:
         print("no planned session")

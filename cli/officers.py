@@ -6,7 +6,8 @@ import argparse
 from datetime import date
 from typing import Any
 
-from cli.runtime import CommandError, make_app, print_json
+from cli.runtime import CommandError, make_app, operator_language, print_json
+from core import i18n
 from core.services import access
 
 
@@ -59,7 +60,7 @@ def add(args: argparse.Namespace) -> int:
             valid_until=args.valid_until, language=args.language,
             roles=tuple(args.role or ("officer",))))
         print(f"officer {officer.email} added for {', '.join(args.org).upper()}, "
-              f"access valid until {officer.valid_until:%d/%m/%Y}")
+              f"access valid until {i18n.day(operator_language(), officer.valid_until)}")
     return 0
 
 
@@ -93,7 +94,8 @@ def grant(args: argparse.Namespace) -> int:
     app = make_app()
     with app.unit_of_work() as uow:
         officer = access.grant(uow, args.email, args.until)
-        print(f"{officer.email}: access valid until {officer.valid_until:%d/%m/%Y}")
+        until = i18n.day(operator_language(), officer.valid_until)
+        print(f"{officer.email}: access valid until {until}")
     return 0
 
 

@@ -53,12 +53,15 @@ def make_engine(url: str) -> Engine:
         raise ConfigError(f"ITMA_DATABASE_URL: not a SQLAlchemy URL: {exc}") from exc
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    # hide_parameters: a database error in a log line never carries the values it was writing
+    # (a mail's words, a person's name), whichever path logs it.
     try:
         if parsed.get_backend_name() == "sqlite":
-            engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+            engine = create_engine(parsed, hide_parameters=True,
+                                   connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
             _sqlite_setup(engine)
         else:
-            engine = create_engine(parsed, pool_pre_ping=True)
+            engine = create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
     except NoSuchModuleError as exc:
         raise ConfigError(f"ITMA_DATABASE_URL: unsupported database driver ({exc})") from exc
     except ModuleNotFoundError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -21,13 +22,32 @@ def _config(connection: Connection) -> Config:
 
 
 def upgrade(db: Database, revision: str = "head") -> None:
-    with db.engine.begin() as connection:
-        command.upgrade(_config(connection), revision)
+    _migrate(db, lambda config: command.upgrade(config, revision))
 
 
 def downgrade(db: Database, revision: str = "base") -> None:
-    with db.engine.begin() as connection:
-        command.downgrade(_config(connection), revision)
+    _migrate(db, lambda config: command.downgrade(config, revision))
+
+
+def _migrate(db: Database, step: Callable[[Config], None]) -> None:
+    """One transaction. On SQLite, foreign keys are off while it runs — changing a column there
+    rebuilds the table (copy, DROP, rename), which a referenced table with rows refuses — and
+    checked as a whole before the commit, so no migration leaves a dangling reference."""
+    with db.engine.connect() as connection:
+        raw = connection.connection.driver_connection if connection.dialect.name == "sqlite" \
+            else None
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys=OFF")  # autocommit mode: outside any transaction
+        try:
+            with connection.begin():
+                step(_config(connection))
+                if raw is not None:
+                    dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+                    if dangling is not None:
+                        raise RuntimeError(f"migration left a dangling reference: {dangling}")
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys=ON")
 
 
 def revision(db: Database, message: str) -> None:

@@ -19,7 +19,7 @@ from core.conversation.context import Turn
 from core.conversation.flows.base import Answer, repeat_choices
 from core.conversation.parser import Parsed
 from core.conversation.types import TOO_LARGE, Attachment, InboundFile, Reply
-from core.services import held_files, pdata
+from core.services import held_files, helpdesk, pdata
 from core.services.access import require_active
 from core.services.spreadsheet import MAX_BYTES
 
@@ -104,6 +104,10 @@ class PdataFlow:
                                [(o.code, f"{o.code} — {o.name(turn.language)}")
                                 for o in organisations])
         if not report.ok:
+            helpdesk.remember_rejected_import(  # so the helpdesk sees them if they write in
+                turn.uow, turn.officer, filename, report.rows,
+                [{"line": e.line, "column": e.letter or e.label, "code": e.code,
+                  "reason": e.reason} for e in report.errors])
             return _errors(turn, report)
         turn.data["upload"] = pdata.stage(turn.uow, turn.officer, content, report, organisation)
         return turn.confirm(NAME, "confirm", report.message(turn.language) + "\n" + turn.t(
