@@ -11,7 +11,10 @@ Both halves were written before the vocabulary, by the person who then wrote it:
 was never measured while tuning, but its words were known. `blind` (corpus/blind/) holds mails
 written after the vocabulary was frozen and measured once, as a check on that; its errors
 then taught the vocabulary a few synonyms, so `blind2` was written after that and measured once,
-and `blind3` after the correction `blind2` led to.
+and `blind3` after the correction `blind2` led to. All of these (both halves, blind–blind3) are
+now development data: the vocabulary was broadened on them and the model
+(bench/helpdesk/train.py) is trained on them. `blind4` (176 mails) was written and committed
+before that, and is the held-out set: never tuned on, measured once as it came out.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ HALVES = ("dev", "test")
 BLIND = "blind"
 BLIND2 = "blind2"
 BLIND3 = "blind3"
+BLIND4 = "blind4"
+BLINDS = (BLIND, BLIND2, BLIND3, BLIND4)
+HELD_OUT = BLIND4
 
 
 @dataclass(frozen=True)
@@ -69,7 +75,7 @@ def _blocks(text: str) -> list[tuple[str, list[str]]]:
 
 def load(halves: tuple[str, ...] = HALVES,
          languages: tuple[str, ...] = LANGUAGES) -> list[Mail]:
-    if halves in ((BLIND,), (BLIND2,), (BLIND3,)):
+    if len(halves) == 1 and halves[0] in BLINDS:
         return [Mail(language, *header.split(), lines[0].removeprefix("Subject:").strip(),
                      "\n".join(lines[1:]).strip())
                 for language in languages

@@ -6,19 +6,26 @@ PRO Academy tracks, reports). A mail names its subject with a few telling words 
 the four languages; the words, their weights and the function words of each language live in
 templates/helpdesk/triage.toml, so staff can teach the triage a phrase without touching code.
 
-Chosen by measurement (bench/helpdesk): weighted phrases beat a naive Bayes classifier trained
-on our own development mails, and need no model and no training step. A mail that names no
-category clearly is "other"; the confidence says how clearly the winner won.
+Two readers, combined. The rules: weighted phrases of templates/helpdesk/triage.toml (points per
+category, "other" when no category reaches the threshold). The model: a multinomial naive Bayes
+over the words and the letter 4-grams of the mail, trained on our own labelled mails
+(templates/helpdesk/model.json, written by `python -m bench.helpdesk.train`; no download, no
+cloud). Each gives a distribution over the eight categories; the mail's is their weighted mean
+(the rules count `rules_weight` times, the model once), so the rules decide when they are sure
+and the model when they are not (no phrase found, a tie, two categories close); the confidence
+is the winner's share of that mean. Without model.json the rules decide alone.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 from core.config import TEMPLATES_DIR, ConfigError
 from core.text import fold
@@ -31,6 +38,7 @@ MAX_TEXT = 8000
 """Characters read: the subject and the first lines say what a mail is about."""
 _WORD = re.compile(r"[a-z0-9]+(?:['\-][a-z0-9]+)*'?")
 _LETTERS = {"de": "äöüß", "fr": "éèêàçùœ", "nl": "ĳ"}
+MODEL_FILE = "model.json"
 
 
 @dataclass(frozen=True)
@@ -103,6 +111,7 @@ def rules() -> _Rules:
             by_word.setdefault(text, []).append(pattern)
         else:
             scanned.append(pattern)
+    model()
     return _Rules(patterns, languages, float(data.get("threshold", 2.0)),
                   float(data.get("subject_bonus", 0.5)), drafts, by_word, scanned)
 
@@ -159,15 +168,41 @@ def scores(subject: str, body: str) -> dict[str, float]:
 
 
 def classify(subject: str, body: str) -> tuple[str, float, dict[str, float]]:
-    """The category, how sure (0–1), and the points behind it."""
+    """The category, how sure (0–1), and the rules' points behind it."""
     points = scores(subject, body)
+    found = model()
+    if found is None:
+        return (*_rules_choice(points), points)
+    mixed = _mixture(_rules_distribution(points), found.distribution(subject, body),
+                     found.rules_weight)
+    best = max(CATEGORIES, key=lambda c: (mixed[c], -CATEGORIES.index(c)))
+    return best, round(mixed[best], 3), points
+
+
+def _rules_choice(points: dict[str, float]) -> tuple[str, float]:
+    """The rules alone: the category with most points, "other" below the threshold."""
     threshold = rules().threshold
     topical = {c: p for c, p in points.items() if c != "other"}
     best = max(topical, key=lambda c: (topical[c], -CATEGORIES.index(c)))
     if topical[best] < threshold or points["other"] >= topical[best]:
         best = "other"
-    confidence = _confidence(points, best, threshold)
-    return best, confidence, points
+    return best, _confidence(points, best, threshold)
+
+
+def _rules_distribution(points: dict[str, float]) -> dict[str, float]:
+    """The rules' points as a distribution: a softmax (one strong word is a clear lead), where
+    "other" is worth at least the threshold ("not enough" for any category)."""
+    threshold = rules().threshold
+    values = {c: (max(p, threshold) if c == "other" else p) for c, p in points.items()}
+    top = max(values.values())
+    exps = {c: math.exp((v - top) / 3) for c, v in values.items()}
+    total = sum(exps.values())
+    return {c: e / total for c, e in exps.items()}
+
+
+def _mixture(ruled: dict[str, float], learned: dict[str, float],
+             weight: float) -> dict[str, float]:
+    return {c: (weight * ruled[c] + learned[c]) / (weight + 1) for c in CATEGORIES}
 
 
 def _confidence(points: dict[str, float], best: str, threshold: float) -> float:
@@ -179,6 +214,73 @@ def _confidence(points: dict[str, float], best: str, threshold: float) -> float:
     exps = [math.exp((v - top) * scale) for v in contenders]
     chosen = points[best] if best != "other" else max(points["other"], threshold)
     return round(math.exp((chosen - top) * scale) / sum(exps), 3)
+
+
+def model_features(subject: str, body: str) -> list[str]:
+    """What the model reads: the words (the subject's twice) and the letter 4-grams of each
+    word, marked at its edges (`<imp`, `port`, `ort>`), so that a new compound or an
+    inflection still shares most of its features with the words it was trained on."""
+    tokens = words(subject) * 2 + words(body)
+    found = [f"w:{w}" for w in tokens]
+    for word in tokens:
+        padded = f"<{word}>"
+        found.extend(f"c:{padded[i:i + 4]}" for i in range(len(padded) - 3))
+    return found
+
+
+@dataclass(frozen=True)
+class _Model:
+    log_priors: dict[str, float]
+    log_probs: dict[str, tuple[float, ...]]
+    """Per feature, its log-probability in each category (CATEGORIES order)."""
+    unseen: tuple[float, ...]
+    temperature: float
+    rules_weight: float
+
+    def distribution(self, subject: str, body: str) -> dict[str, float]:
+        """The posterior over the categories, tempered: naive Bayes counts every feature as
+        independent evidence and would be sure of everything; divided by `temperature` its
+        probabilities say how sure it is on mails it never saw."""
+        totals = [self.log_priors[c] for c in CATEGORIES]
+        for feature in model_features(subject, body):
+            values = self.log_probs.get(feature, self.unseen)
+            for i, value in enumerate(values):
+                totals[i] += value
+        top = max(totals)
+        exps = [math.exp((t - top) / self.temperature) for t in totals]
+        total = sum(exps)
+        return {c: e / total for c, e in zip(CATEGORIES, exps, strict=True)}
+
+
+def model() -> _Model | None:
+    """The trained model, read once; None when templates/helpdesk/model.json is absent (the
+    rules decide alone); a file that cannot be read is a configuration error, like the rules
+    (rules() reads it too, so that start-up stops on it)."""
+    return _model_at(TEMPLATES_DIR / "helpdesk" / MODEL_FILE)
+
+
+@cache
+def _model_at(path: Path) -> _Model | None:
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text("utf-8"))
+        counts: dict[str, dict[str, int]] = data["counts"]
+        documents: dict[str, int] = data["documents"]
+        alpha, size = float(data["alpha"]), int(data["vocabulary_size"])
+        totals = {c: sum(found.get(c, 0) for found in counts.values()) + data["dropped"].get(c, 0)
+                  for c in CATEGORIES}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    denominators = {c: math.log(totals[c] + alpha * size) for c in CATEGORIES}
+    all_documents = sum(documents.values())
+    return _Model(
+        log_priors={c: math.log(documents.get(c, 0) + 1) - math.log(all_documents + 8)
+                    for c in CATEGORIES},
+        log_probs={f: tuple(math.log(found.get(c, 0) + alpha) - denominators[c]
+                            for c in CATEGORIES) for f, found in counts.items()},
+        unseen=tuple(math.log(alpha) - denominators[c] for c in CATEGORIES),
+        temperature=float(data["temperature"]), rules_weight=float(data["rules_weight"]))
 
 
 def detect_language(text: str, default: str | None = None) -> tuple[str, float]:
