@@ -8,15 +8,18 @@ from core.text import fold
 from mail_gateway.headers import Headers
 
 OUT_OF_OFFICE = re.compile(
-    r"\b(out of (the )?office|automatic reply|auto(matic)?[- ]?reply|autoreply|vacation|"
+    r"\b(out of (the )?office|automatic reply|auto(matic)?[- ]?reply|autoreply|"
     r"away from (the )?office|reponse automatique|absent(e)? du bureau|absence du bureau|"
-    r"message d'absence|conge|afwezig|automatisch antwoord|afwezigheidsbericht|"
-    r"abwesenheit|abwesenheitsnotiz|automatische antwort|nicht im buro|urlaub|"
+    r"message d'absence|automatisch antwoord|afwezigheidsbericht|"
+    r"abwesenheitsnotiz|automatische antwort|nicht im buro|"
     r"auto(matically)?[- ]?generated|automated (reply|response|message)|"
     r"message automatique|genere automatiquement|automatisch gegenereerd|"
-    r"automatisch (erzeugt|generiert)|automatisch bericht)\b")
+    r"automatisch (erzeugt|generiert)|automatisch bericht)\b"
+    r"|^\W*(afwezig|abwesend|abwesenheit|absent|absente|conge|vacances|urlaub|vacation)\s*:")
 """Subjects of out-of-office and other generated mail in en, fr, nl and de, folded: the only
-sign some clients and ticket systems give (`[AUTO GENERATED] …`, `Out of Office: …`)."""
+sign some clients and ticket systems give (`[AUTO GENERATED] …`, `Out of Office: …`). A lone
+word such as « congé » or "vacation" counts only as the prefix those clients write
+(`Afwezig: …`): people write about their leave too, and their mail must reach someone."""
 MACHINE_SENDERS = ("mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply")
 LIST_HEADERS = ("List-Id", "List-Unsubscribe", "List-Post", "List-Help", "List-Owner",
                 "List-Archive")

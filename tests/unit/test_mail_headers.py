@@ -103,10 +103,21 @@ def test_without_an_authserv_id_nothing_is_required() -> None:
     "Réponse automatique : Nouvelle inscription", "Automatisch antwoord: Nieuwe inschrijving",
     "Abwesenheitsnotiz: Neue Anmeldung", "Out of Office: New registration",
     "=?iso-8859-1?q?R=E9ponse_automatique=A0:_absent?=",
+    "Afwezig: Nouvelle inscription : Mertens Julie (BOSA)", "Urlaub: Neue Anmeldung",
 ])
 def test_a_subject_alone_can_show_a_machine(subject: str) -> None:
     read = headers(b"From: Officer <officer@jus.example>", b"Subject: " + subject.encode())
     assert automatic_reason(read) == "out-of-office subject"
+
+
+@pytest.mark.parametrize("subject", [
+    "remplacement pendant mon congé", "Question about vacation days and the course",
+    "Abwesenheit bis Montag – Frage zur Anmeldung", "afwezig op de sessie van 12/03",
+])
+def test_people_writing_about_their_leave_are_people(subject: str) -> None:
+    """A helpdesk mail about a leave must become a ticket, not vanish as an auto-reply."""
+    read = headers(b"From: Officer <officer@jus.example>", b"Subject: " + subject.encode())
+    assert automatic_reason(read) is None
 
 
 def test_a_reply_subject_is_not_taken_for_a_machine() -> None:
