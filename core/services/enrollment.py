@@ -141,10 +141,19 @@ def _check_bookable(session: TrainingSession) -> None:
                           date=session.starts_on)
 
 
-def enroll(uow: UnitOfWork, officer: Officer, collaborator_id: int, session_id: int, *,
-           waitlist_if_full: bool = True, option: bool = False) -> Outcome:
-    """Enroll (or hold an option); a full session waitlists, or refuses when asked to."""
-    session = lock_session(uow, session_id)
+def check_enrollable(uow: UnitOfWork, officer: Officer, collaborator_id: int,
+                     session_id: int) -> None:
+    """The refusals enroll would give (not yours, already enrolled, another session of the
+    same training, past or cancelled session), before anyone is asked to confirm; enroll
+    checks again under the lock."""
+    session = uow.session.get(TrainingSession, session_id)
+    if session is None:
+        raise DomainError("unknown_session", id=session_id)
+    _enrollable(uow, officer, collaborator_id, session, option=False)
+
+
+def _enrollable(uow: UnitOfWork, officer: Officer, collaborator_id: int,
+                session: TrainingSession, option: bool) -> tuple[Collaborator, Enrollment | None]:
     collaborator = uow.session.get(Collaborator, collaborator_id)
     if collaborator is None or not collaborator.active:
         raise DomainError("unknown_collaborator")
@@ -159,6 +168,14 @@ def enroll(uow: UnitOfWork, officer: Officer, collaborator_id: int, session_id: 
             and not confirming_option):
         raise DomainError(f"already_{enrollment.state}", name=collaborator.display_name,
                           code=session.training.code)
+    return collaborator, enrollment
+
+
+def enroll(uow: UnitOfWork, officer: Officer, collaborator_id: int, session_id: int, *,
+           waitlist_if_full: bool = True, option: bool = False) -> Outcome:
+    """Enroll (or hold an option); a full session waitlists, or refuses when asked to."""
+    session = lock_session(uow, session_id)
+    collaborator, enrollment = _enrollable(uow, officer, collaborator_id, session, option)
     has_seat = (enrollment is not None and enrollment.state in (S.OPTION, S.OFFERED)
                 and (enrollment.hold_expires_at is None
                      or enrollment.hold_expires_at > clock.now()))

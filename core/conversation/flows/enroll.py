@@ -111,6 +111,7 @@ def _confirm(turn: Turn) -> Reply:
         lines = "\n".join(f"• {turn.person_label(p)}" for p in people)
         return turn.confirm(NAME, "confirm", turn.t("enroll.confirm_many", count=len(people),
                                                     seats=seats, people=lines, **params))
+    enrollment.check_enrollable(turn.uow, turn.officer, people[0].id, view.id)  # say it now
     params["person"] = turn.person_label(people[0])
     if view.free > 0:
         text = turn.t("enroll.confirm", seats=turn.seats_left(view.free), **params)
