@@ -25,23 +25,22 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import traceback
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.utils import getaddresses
 
 from core.app import App
 from core.db import DatabaseError
-from core.services import deliveries, helpdesk, reply_tokens, triage
+from core.services import helpdesk, reply_tokens, triage
 from mail_gateway import authentication
 from mail_gateway.automatic import automatic_reason
 from mail_gateway.headers import Headers, clean
 from mail_gateway.inbound import Outcome
-from mail_gateway.parsing import Malformed, parse
+from mail_gateway.isolation import MALFORMED, message_id_of, record_malformed
+from mail_gateway.parsing import parse
 from mail_gateway.quoting import MAX_LINES, body_text, reply_part
 
 log = logging.getLogger(__name__)
-MALFORMED = "malformed"
 AUTOMATIC = "automatic"
 OWN_MAIL = "own_mail_loop"
 SENDER_AMBIGUOUS = "sender_ambiguous"
@@ -63,51 +62,11 @@ def process(app: App, raw: bytes, *, via: str, recipients: list[str] | None = No
     except DatabaseError:
         raise
     except Exception as exc:
-        message_id = _raw_message_id(raw)
-        outcome = _malformed(app, raw, message_id, exc)
+        message_id = message_id_of(raw)
+        outcome = Outcome(MALFORMED, record_malformed(app, raw, message_id, exc, "helpdesk"))
     log.info("helpdesk %s via %s: %s %s", reply_tokens.redact(message_id[:200]), via,
              outcome.reason, outcome.detail)
     return outcome
-
-
-def _raw_message_id(raw: bytes) -> str:
-    head = raw.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0][:65536]
-    found = re.search(rb"(?im)^message-id:[ \t]*([^\r\n]*)", head)
-    return clean(found.group(1).decode("ascii", "surrogateescape")).strip()[:200] if found \
-        else "?"
-
-
-def _malformed(app: App, raw: bytes, message_id: str, exc: Exception) -> Outcome:
-    """Record, once per content, a message that could not be read, so that it is consumed."""
-    detail = exc.reason if isinstance(exc, Malformed) else type(exc).__name__
-    if not isinstance(exc, Malformed):
-        log.warning("helpdesk mail %s could not be read:\n%s", reply_tokens.redact(message_id),
-                    trace(exc))
-    digest = hashlib.sha256(raw).hexdigest()
-    try:
-        with app.unit_of_work() as uow:
-            if deliveries.record_once(uow.session, f"helpdesk-malformed:{digest}"):
-                uow.audit(f"helpdesk.{MALFORMED}", "mail", None, actor="?", detail=detail,
-                          message_id=reply_tokens.redact(message_id), sha256=digest,
-                          size=len(raw))
-    except DatabaseError:
-        raise
-    except Exception:
-        log.exception("helpdesk mail %s: even the record of a malformed message failed",
-                      reply_tokens.redact(message_id))
-    return Outcome(MALFORMED, detail)
-
-
-def trace(exc: BaseException) -> str:
-    """Where it failed — frames and exception types — without any exception's message: a
-    database error's message quotes the statement's parameters, which hold the mail's text."""
-    lines = []
-    seen: BaseException | None = exc
-    while seen is not None and len(lines) < 4:
-        lines.append("".join(traceback.format_tb(seen.__traceback__))[-3000:]
-                     + f"{type(seen).__module__}.{type(seen).__qualname__}")
-        seen = seen.__cause__ or seen.__context__
-    return "\n(which led to)\n".join(reversed(lines))
 
 
 def _ignored(app: App, headers: Headers, reason: str, detail: str) -> Outcome:

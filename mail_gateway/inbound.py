@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import traceback
 from dataclasses import dataclass
 from email.message import EmailMessage
 
@@ -32,7 +31,8 @@ from core.services import access, deliveries, reply_tokens, requests
 from mail_gateway import authentication
 from mail_gateway.automatic import automatic_reason
 from mail_gateway.headers import Headers, clean
-from mail_gateway.parsing import Malformed, parse
+from mail_gateway.isolation import MALFORMED, message_id_of, record_malformed
+from mail_gateway.parsing import parse
 from mail_gateway.quoting import Verdict, read_verdict
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,6 @@ class Outcome:
         return self.reason in ("approved", "refused")
 
 
-MALFORMED = "malformed"
 NOT_FOR_US = "not_for_us"
 AUTOMATIC = "automatic"
 OWN_MAIL = "own_mail_loop"
@@ -142,40 +141,11 @@ def process(app: App, raw: bytes, *, via: str, recipients: list[str] | None = No
     except DatabaseError:
         raise
     except Exception as exc:
-        message_id = _message_id(raw)
-        outcome = _malformed(app, raw, message_id, exc)
+        message_id = message_id_of(raw)
+        outcome = Outcome(MALFORMED, record_malformed(app, raw, message_id, exc, "mail"))
     log.info("mail %s via %s: %s %s", reply_tokens.redact(message_id[:200]), via,
              outcome.reason, reply_tokens.redact(outcome.detail))
     return outcome
-
-
-def _message_id(raw: bytes) -> str:
-    """The Message-ID of a message the parser could not take, read from the bytes."""
-    head = raw.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0][:65536]
-    found = re.search(rb"(?im)^message-id:[ \t]*([^\r\n]*)", head)
-    return clean(found.group(1).decode("ascii", "surrogateescape")).strip()[:200] if found \
-        else "?"
-
-
-def _malformed(app: App, raw: bytes, message_id: str, exc: Exception) -> Outcome:
-    """Record, once, a message that could not be understood, so that it is consumed."""
-    detail = exc.reason if isinstance(exc, Malformed) else type(exc).__name__
-    if not isinstance(exc, Malformed):
-        log.warning("mail %s could not be understood:\n%s", reply_tokens.redact(message_id),
-                    reply_tokens.redact("".join(traceback.format_exception(exc))[-4000:]))
-    digest = hashlib.sha256(raw).hexdigest()
-    try:
-        with app.unit_of_work() as uow:
-            if _first_time(uow, f"mail-malformed:{digest}"):
-                uow.audit(f"mail.{MALFORMED}", "mail", None, actor="?", detail=detail,
-                          message_id=reply_tokens.redact(message_id), sha256=digest,
-                          size=len(raw))
-    except DatabaseError:
-        raise
-    except Exception:
-        log.exception("mail %s: even the record of a malformed message failed",
-                      reply_tokens.redact(message_id))
-    return Outcome(MALFORMED, detail)
 
 
 def _interpret(app: App, message: EmailMessage, headers: Headers, raw: bytes,

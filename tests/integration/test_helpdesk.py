@@ -35,7 +35,7 @@ from core.models import (
 )
 from core.services import helpdesk
 from core.services.access import NewOfficer, add_officer, officer_by_email
-from mail_gateway import delivery, render
+from mail_gateway import delivery, isolation, render
 from mail_gateway import helpdesk as gateway
 from tests.conftest import NOW, World
 from tests.helpdesk import batch
@@ -503,7 +503,7 @@ def test_no_mail_body_or_national_number_reaches_the_log(
         except ValueError as inner:
             raise RuntimeError("database error") from inner
     except RuntimeError as exc:
-        logged = gateway.trace(exc)
+        logged = isolation.trace(exc)
     assert "builtins.ValueError" in logged and "85.07" not in logged and "Dupont" not in logged
 
 
