@@ -27,6 +27,7 @@ import httpx
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import downloads
 from core.conversation.types import (
     MAX_FILE_BYTES,
     Attachment,
@@ -68,31 +69,12 @@ async def fetch(file: dict[str, Any], token: str, api_url: str | None) -> Inboun
     if not isinstance(url, str) or not trusted(url, api_url):
         log.warning("slack file %s: no download URL on Slack's file host", file.get("id"))
         return unavailable(name)
-    chunks: list[bytes] = []
-    count = 0
-    try:
-        async with httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False) as http, \
-                http.stream("GET", url, headers={"Authorization": f"Bearer {token}"}) as answer:
-            if answer.status_code != 200:
-                log.warning("slack file %s: download answered %s", file.get("id"),
-                            answer.status_code)
-                return unavailable(name)
-            declared = answer.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > MAX_FILE_BYTES:
-                return too_large(name, int(declared))
-            async for chunk in answer.aiter_bytes():
-                count += len(chunk)
-                if count > MAX_FILE_BYTES:
-                    return too_large(name, None)
-                chunks.append(chunk)
-    except httpx.HTTPError as exc:
-        log.warning("slack file %s: download failed: %s", file.get("id"), type(exc).__name__)
-        return unavailable(name)
-    content = b"".join(chunks)
-    if content.lstrip()[:14].lower().startswith(HTML):
+    fetched = await downloads.fetch_capped(url, name, f"slack file {file.get('id')}",
+                                           {"Authorization": f"Bearer {token}"})
+    if fetched.content and fetched.content.lstrip()[:14].lower().startswith(HTML):
         log.warning("slack file %s: Slack answered a page, not the file", file.get("id"))
         return unavailable(name)
-    return InboundFile(name, content, count)
+    return fetched
 
 
 async def conversation_with(client: AsyncWebClient, target: str) -> str:

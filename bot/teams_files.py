@@ -25,12 +25,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from bot import downloads
 from core.app import App
 from core.conversation.types import (
-    MAX_FILE_BYTES,
     Attachment,
     InboundFile,
-    too_large,
     unavailable,
 )
 from core.services import held_files
@@ -96,26 +95,7 @@ async def fetch(attachment: Any, service_url: str | None) -> InboundFile:
     if not isinstance(url, str) or not trusted(url, service_url):
         log.warning("teams file: download URL not on OneDrive / SharePoint")
         return unavailable(name)
-    chunks: list[bytes] = []
-    count = 0
-    try:
-        async with httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False) as http, \
-                http.stream("GET", url) as answer:
-            if answer.status_code != 200:
-                log.warning("teams file: download answered %s", answer.status_code)
-                return unavailable(name)
-            declared = answer.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > MAX_FILE_BYTES:
-                return too_large(name, int(declared))
-            async for chunk in answer.aiter_bytes():
-                count += len(chunk)
-                if count > MAX_FILE_BYTES:
-                    return too_large(name, None)
-                chunks.append(chunk)
-    except httpx.HTTPError as exc:
-        log.warning("teams file: download failed: %s", type(exc).__name__)
-        return unavailable(name)
-    return InboundFile(name, b"".join(chunks), count)
+    return await downloads.fetch_capped(url, name, "teams file")
 
 
 # -- out: the file-consent flow ------------------------------------------------------------
