@@ -16,37 +16,11 @@ import asyncio
 import json
 import random
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
+from bench import openloop
 from tests.support.slack_payloads import FORM, sign, slash_command
-
-
-def percentile(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-async def _one(session: aiohttp.ClientSession, url: str, body: bytes, secret: str,
-               record: dict[str, Any]) -> None:
-    headers = {"content-type": FORM, **sign(body, secret)}
-    record["sent_at"] = time.monotonic()
-    start = time.perf_counter()
-    try:
-        async with session.post(url, data=body, headers=headers) as answer:
-            await answer.read()
-            record["status"] = answer.status
-    except TimeoutError:
-        record["status"] = "timeout"
-    except aiohttp.ClientError as exc:
-        record["status"] = f"error:{type(exc).__name__}"
-    record["latency_ms"] = (time.perf_counter() - start) * 1000
-    record["done_at"] = time.monotonic()
 
 
 async def run(spec: dict[str, Any]) -> dict[str, Any]:
@@ -58,49 +32,21 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     bodies = [slash_command(rng.choice(texts), user_id=spec["user_id"],
                             team_id=spec.get("team_id", "T1"),
                             response_url=f"{base}{prefix}-{i}") for i in range(count)]
-    records: list[dict[str, Any]] = [{} for _ in range(count)]
-    lags: list[float] = []
-    connector = aiohttp.TCPConnector(limit=int(spec.get("connections", 1024)))
-    timeout = aiohttp.ClientTimeout(total=float(spec.get("timeout", 3.0)))
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        loop = asyncio.get_running_loop()
-        tasks = []
-        start = loop.time() + 0.05
-        began = time.monotonic() + 0.05
-        for i, body in enumerate(bodies):
-            due = start + i / rate
-            delay = due - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            lags.append((loop.time() - due) * 1000)
-            tasks.append(asyncio.create_task(
-                _one(session, spec["url"], body, spec["secret"], records[i])))
-        await asyncio.gather(*tasks)
-    ok = [r for r in records if r["status"] == 200]
-    statuses: dict[str, int] = {}
-    for record in records:
-        if record["status"] != 200:
-            statuses[str(record["status"])] = statuses.get(str(record["status"]), 0) + 1
+    # signed up front: the 5-minute replay window is far longer than a run
+    requests = [(body, {"content-type": FORM, **sign(body, spec["secret"])}) for body in bodies]
+    sent = await openloop.send(spec["url"], requests, rate, float(spec.get("timeout", 3.0)),
+                               int(spec.get("connections", 1024)))
+    records = sent.records
     latencies = [r["latency_ms"] for r in records]
-    ok_latencies = [r["latency_ms"] for r in ok]
-    window = max(r["done_at"] for r in records) - began
+    ok_latencies = [r["latency_ms"] for r in records if r["status"] == 200]
     detail = ([[round(r["sent_at"], 6), round(r["latency_ms"], 2), r["status"]] for r in records]
               if spec.get("detail") else None)
     return {
         **({"records": detail} if detail is not None else {}),
-        "rate": rate, "seconds": seconds, "sent": count, "ok": len(ok),
-        "errors": sum(v for k, v in statuses.items() if k != "timeout"),
-        "timeouts": statuses.get("timeout", 0), "statuses": statuses,
-        "throughput": round(len(ok) / window, 2), "window_s": round(window, 3),
-        "p50_ms": round(percentile(latencies, 50), 2),
-        "p90_ms": round(percentile(latencies, 90), 2),
-        "p99_ms": round(percentile(latencies, 99), 2),
-        "max_ms": round(max(latencies), 2),
+        **openloop.summary(sent, rate, seconds),
         "mean_ms": round(sum(latencies) / len(latencies), 2),
-        "ok_p99_ms": round(percentile(ok_latencies, 99), 2),
-        "send_lag_p99_ms": round(percentile(lags, 99), 2),
-        "send_lag_max_ms": round(max(lags), 2),
-        "ended_at": max(r["done_at"] for r in records),
+        "ok_p99_ms": round(openloop.percentile(ok_latencies, 99), 2),
+        "send_lag_max_ms": round(max(sent.lags), 2),
         "sent_at": [round(r["sent_at"], 6) for r in records],
     }
 
