@@ -56,6 +56,7 @@ def welcome_examples(uow: UnitOfWork, officer: Officer) -> tuple[str, str]:
 def chat(args: argparse.Namespace) -> int:
     app = make_app()
     engine = Engine(app)
+    engine.warm_up()
     console.chat(engine, args.email, welcome(engine, args.email),
                  exports=app.settings.home / "exports")
     return 0

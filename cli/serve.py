@@ -40,6 +40,7 @@ def _listen(name: str, address: tuple[str, int]) -> socket.socket:
 async def _serve(app: App) -> None:
     settings = app.settings
     engine = Engine(app)
+    engine.warm_up()
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
     slack_endpoint = None

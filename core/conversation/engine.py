@@ -72,7 +72,13 @@ TRUSTED_CHANNELS = ("console",)
 class Engine:
     def __init__(self, app: App) -> None:
         self.app = app
-        warm_up()  # the vocabulary and dateparser, once per process, not on the first message
+
+    @staticmethod
+    def warm_up() -> None:
+        """For long-running front ends (serve, the console chat): read the vocabulary and load
+        dateparser now rather than on the first message. A one-shot `say` skips it and loads
+        only the language a month name needs, if any."""
+        warm_up()
 
     def handle(self, inbound: Inbound) -> Reply:
         """The one way in, for every front end: text, a choice, confirm/cancel, card actions."""

@@ -6,7 +6,8 @@ four languages from the catalogues) and read numeric and relative dates themselv
 A day with a month name ("1er mars", "March 15th", "15. März") is read by dateparser,
 restricted to the four languages and called on that fragment only — never on the whole
 sentence, which it cannot search (and which would cost its ~1.5 ms on every message).
-It is loaded once, by `warm_up()` at start-up, not when the CLI starts.
+It is loaded once per language, on first need, or for all four by `warm_up()` when a
+long-running process starts (serve, the console chat); never when the CLI starts.
 
 A date without a year is the next one to come (today included); a month alone is its next
 occurrence (the current month included); a weekday is the next one after today; "next week"
