@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from cli import (
     access,
@@ -21,6 +22,14 @@ from cli import (
     teams,
 )
 from cli.runtime import private_files, run
+
+
+def lazy(target: str) -> Callable[[argparse.Namespace], int]:
+    """A command body named "module:function", imported only when that command runs."""
+    def call(args: argparse.Namespace) -> int:
+        module, name = target.split(":")
+        return getattr(importlib.import_module(module), name)(args)  # type: ignore[no-any-return]
+    return call
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,6 +67,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = group("db", "database schema")
     command("upgrade", "apply migrations", db).set_defaults(func=commands.db_upgrade)
+    p = command("backup", "copy the database while it runs (SQLite; PostgreSQL: the pg_dump "
+                "line to run)", db)
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    p.add_argument("file", metavar="FILE")
+    p.set_defaults(func=lazy("cli.backup:db_backup"))
+    p = command("restore", "replace the database by a backup (SQLite; PostgreSQL: the "
+                "pg_restore line to run); stop every instance first", db)
+    p.add_argument("--yes", action="store_true", help="every instance is stopped: go ahead")
+    p.add_argument("file", metavar="FILE")
+    p.set_defaults(func=lazy("cli.backup:db_restore"))
+
+    command("doctor", "check the configuration without starting anything: settings, "
+            "database, mail, chat, eID").set_defaults(func=lazy("cli.doctor:doctor"))
 
     sessions = group("sessions", "planned sessions")
     p = command("list", "planned sessions with capacity and free seats", sessions)

@@ -50,6 +50,16 @@ def _migrate(db: Database, step: Callable[[Config], None]) -> None:
                 raw.execute("PRAGMA foreign_keys=ON")
 
 
+def known_revisions() -> list[str]:
+    """Every schema revision this code can migrate from, oldest first."""
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    scripts = ScriptDirectory.from_config(config)
+    return [script.revision for script in reversed(list(scripts.walk_revisions()))]
+
+
 def revision(db: Database, message: str) -> None:
     """Autogenerate a migration from the models (developers only)."""
     with db.engine.begin() as connection:
