@@ -22,6 +22,8 @@ import re
 from dataclasses import dataclass
 from email.message import EmailMessage
 
+from sqlalchemy.exc import OperationalError
+
 from core import clock, phrases
 from core.app import App, UnitOfWork
 from core.db import DatabaseError
@@ -31,7 +33,12 @@ from core.services import access, deliveries, reply_tokens, requests
 from mail_gateway import authentication
 from mail_gateway.automatic import automatic_reason
 from mail_gateway.headers import Headers, clean
-from mail_gateway.isolation import MALFORMED, message_id_of, record_malformed
+from mail_gateway.isolation import (
+    MALFORMED,
+    message_id_of,
+    record_malformed,
+    record_malformed_in,
+)
 from mail_gateway.parsing import parse
 from mail_gateway.quoting import Verdict, read_verdict
 
@@ -130,54 +137,126 @@ class Received:
     verdict: Verdict
 
 
-def process(app: App, raw: bytes, *, via: str, recipients: list[str] | None = None) -> Outcome:
-    """Interpret one received message; raises only DatabaseError (the caller retries then)."""
+@dataclass(frozen=True)
+class Reading:
+    """A mail as read before any transaction opens: what it is, or why it cannot be read.
+
+    Reading (MIME, headers, the verdict) is the slow, pure part; it never touches the database,
+    so a batch of replies is read first and then decided in one short transaction.
+    """
+
+    raw: bytes
+    via: str
+    message_id: str
+    outcome: Outcome | None = None
+    """Decided without the database (not for us)."""
+    ignored: tuple[Headers, str, str] | None = None
+    """(headers, reason, detail): audited and consumed, never acted upon."""
+    received: Received | None = None
+    failure: Exception | None = None
+    """Unreadable: recorded as malformed and consumed."""
+
+
+def read(app: App, raw: bytes, *, via: str, recipients: list[str] | None = None) -> Reading:
+    """Read one received message; never raises (a failure is kept in the Reading)."""
     message_id = "?"
     try:
         message = parse(raw)
         headers = Headers(message)
         message_id = headers.get("Message-ID", "?")
-        outcome = _interpret(app, message, headers, raw, recipients or [])
+        return _triage(app, message, headers, raw, via, message_id, recipients or [])
+    except Exception as exc:
+        return Reading(raw, via, message_id_of(raw), failure=exc)
+
+
+def process(app: App, raw: bytes, *, via: str, recipients: list[str] | None = None) -> Outcome:
+    """Interpret one received message; raises only DatabaseError (the caller retries then)."""
+    reading = read(app, raw, via=via, recipients=recipients)
+    try:
+        return decide_all(app, [reading])[0]
     except DatabaseError:
         raise
+    except Exception as exc:  # the commit itself failed for this message: recorded, consumed
+        outcome = Outcome(MALFORMED, record_malformed(app, raw, message_id_of(raw), exc, "mail"))
+        _recorded(reading, outcome)
+        return outcome
+
+
+def decide_all(app: App, readings: list[Reading]) -> list[Outcome]:
+    """Decide every reading in ONE transaction, each in its own savepoint, and commit.
+
+    A reply that fails inside its savepoint (a rule's error, a constraint, a bug) is rolled
+    back alone, recorded as malformed, and the others go on. Returns only once the commit is
+    done, so a caller may acknowledge each outcome then; raises DatabaseError when the database
+    cannot be used (nothing of the batch is committed: every sender must retry), or any other
+    exception the commit itself raised (nothing committed either).
+    """
+    if all(r.outcome is not None for r in readings):  # nothing to write
+        outcomes = [r.outcome for r in readings if r.outcome is not None]
+    else:
+        with app.unit_of_work() as uow:
+            outcomes = [_isolated(uow, reading) for reading in readings]
+    for reading, outcome in zip(readings, outcomes, strict=True):
+        _recorded(reading, outcome)
+    return outcomes
+
+
+def _recorded(reading: Reading, outcome: Outcome) -> None:
+    """The one place an outcome is reported, after its commit."""
+    log.info("mail %s via %s: %s %s", reply_tokens.redact(reading.message_id[:200]),
+             reading.via, outcome.reason, reply_tokens.redact(outcome.detail))
+
+
+def _isolated(uow: UnitOfWork, reading: Reading) -> Outcome:
+    if reading.outcome is not None:
+        return reading.outcome
+    try:
+        with uow.session.begin_nested():
+            return _decide_reading(uow, reading)
+    except (DatabaseError, OperationalError):
+        raise  # the connection or the database: the whole batch is retried
     except Exception as exc:
-        message_id = message_id_of(raw)
-        outcome = Outcome(MALFORMED, record_malformed(app, raw, message_id, exc, "mail"))
-    log.info("mail %s via %s: %s %s", reply_tokens.redact(message_id[:200]), via,
-             outcome.reason, reply_tokens.redact(outcome.detail))
-    return outcome
+        return Outcome(MALFORMED, record_malformed_in(uow, reading.raw,
+                                                      message_id_of(reading.raw), exc, "mail"))
 
 
-def _interpret(app: App, message: EmailMessage, headers: Headers, raw: bytes,
-               recipients: list[str]) -> Outcome:
+def _decide_reading(uow: UnitOfWork, reading: Reading) -> Outcome:
+    if reading.failure is not None:
+        return Outcome(MALFORMED, record_malformed_in(uow, reading.raw, reading.message_id,
+                                                      reading.failure, "mail"))
+    if reading.ignored is not None:
+        headers, reason, detail = reading.ignored
+        actor = ",".join(headers.addresses(["From"]))[:200] or "?"
+        uow.audit(f"mail.{reason}", "mail", None, actor=actor, detail=detail,
+                  message_id=headers.get("Message-ID")[:200])
+        return Outcome(reason, detail)
+    received = reading.received
+    assert received is not None
+    if not _first_time(uow, _delivery_key(received.headers, reading.raw)):
+        return Outcome(DUPLICATE)
+    return _act(uow, received)
+
+
+def _triage(app: App, message: EmailMessage, headers: Headers, raw: bytes, via: str,
+            message_id: str, recipients: list[str]) -> Reading:
+    """Everything decided from the mail alone, cheapest check first."""
     domain = app.settings.mail_domain
     tokens = tokens_in(headers, domain, recipients)
     if not tokens and not addressed_to_us(headers, domain, recipients):
-        return Outcome(NOT_FOR_US)
+        return Reading(raw, via, message_id, outcome=Outcome(NOT_FOR_US))
     machine = automatic_reason(headers)
     if machine:
-        return _ignored(app, headers, AUTOMATIC, machine)
+        return Reading(raw, via, message_id, ignored=(headers, AUTOMATIC, machine))
     if headers.has("X-ITMA-Outbox") or any(
             a.lower().endswith("@" + domain.lower()) for a in headers.addresses(["From"])):
-        return _ignored(app, headers, OWN_MAIL, "")
+        return Reading(raw, via, message_id, ignored=(headers, OWN_MAIL, ""))
     sender, ambiguity = headers.sender()
     if sender is None:
-        return _ignored(app, headers, SENDER_AMBIGUOUS, ambiguity)
-    reply = Received(headers, sender, tokens,
-                  authentication.problem(headers, app.settings.mail_authserv_id, sender),
-                  read_verdict(message))
-    with app.unit_of_work() as uow:
-        if not _first_time(uow, _delivery_key(headers, raw)):
-            return Outcome(DUPLICATE)
-        return _act(uow, reply)
-
-
-def _ignored(app: App, headers: Headers, reason: str, detail: str) -> Outcome:
-    actor = ",".join(headers.addresses(["From"]))[:200] or "?"
-    with app.unit_of_work() as uow:
-        uow.audit(f"mail.{reason}", "mail", None, actor=actor, detail=detail,
-                  message_id=headers.get("Message-ID")[:200])
-    return Outcome(reason, detail)
+        return Reading(raw, via, message_id, ignored=(headers, SENDER_AMBIGUOUS, ambiguity))
+    received = Received(headers, sender, tokens,
+                        authentication.problem(headers, app.settings.mail_authserv_id, sender),
+                        read_verdict(message))
+    return Reading(raw, via, message_id, received=received)
 
 
 def _choose(uow: UnitOfWork, tokens: list[str]) -> tuple[str, ReplyToken, str | None] | None:

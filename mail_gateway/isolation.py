@@ -11,7 +11,9 @@ import logging
 import re
 import traceback
 
-from core.app import App
+from sqlalchemy.exc import OperationalError
+
+from core.app import App, UnitOfWork
 from core.db import DatabaseError
 from core.services import deliveries, reply_tokens
 from mail_gateway.headers import clean
@@ -43,18 +45,34 @@ def trace(exc: BaseException) -> str:
 
 def record_malformed(app: App, raw: bytes, message_id: str, exc: Exception,
                      scope: str) -> str:
-    """Audit `{scope}.malformed` once per content; returns the detail (why it was unreadable)."""
+    """Audit `{scope}.malformed` once per content in a transaction of its own; returns the
+    detail (why it was unreadable)."""
+    try:
+        with app.unit_of_work() as uow:
+            return record_malformed_in(uow, raw, message_id, exc, scope)
+    except DatabaseError:
+        raise
+    except Exception:  # the commit of the record: logged, the message is still consumed
+        log.exception("%s mail %s: even the record of a malformed message failed", scope,
+                      reply_tokens.redact(message_id))
+        return exc.reason if isinstance(exc, Malformed) else type(exc).__name__
+
+
+def record_malformed_in(uow: UnitOfWork, raw: bytes, message_id: str, exc: Exception,
+                        scope: str) -> str:
+    """The same record inside the caller's transaction, in a savepoint: if even the record
+    fails, only it is rolled back (and logged), never the caller's other work."""
     detail = exc.reason if isinstance(exc, Malformed) else type(exc).__name__
     shown = reply_tokens.redact(message_id)
     if not isinstance(exc, Malformed):
         log.warning("%s mail %s could not be read:\n%s", scope, shown, trace(exc))
     digest = hashlib.sha256(raw).hexdigest()
     try:
-        with app.unit_of_work() as uow:
+        with uow.session.begin_nested():
             if deliveries.record_once(uow.session, f"{scope}-malformed:{digest}"):
                 uow.audit(f"{scope}.{MALFORMED}", "mail", None, actor="?", detail=detail,
                           message_id=shown, sha256=digest, size=len(raw))
-    except DatabaseError:
+    except (DatabaseError, OperationalError):
         raise
     except Exception:
         log.exception("%s mail %s: even the record of a malformed message failed", scope,

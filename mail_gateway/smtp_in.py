@@ -1,5 +1,6 @@
 """Inbound SMTP (aiosmtpd) for replies and the helpdesk address: unknown recipients are
-refused at RCPT, before DATA."""
+refused at RCPT, before DATA. Replies arriving together over several sessions are decided in
+one transaction (mail_gateway.group_commit); each `250` follows that commit."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from core.app import App
 from core.config import ConfigError
 from core.db import DatabaseError
 from mail_gateway import helpdesk
-from mail_gateway.inbound import process
+from mail_gateway.group_commit import GroupCommit
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE = 10 * 1024 * 1024
@@ -25,8 +26,9 @@ MAX_COMMANDS = 100
 class ReplyHandler:
     """aiosmtpd handler: the protocol stays in aiosmtpd, the meaning in mail_gateway.inbound."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, commits: GroupCommit | None = None) -> None:
         self.app = app
+        self.commits = commits or GroupCommit(app)
         domain = re.escape(app.settings.mail_domain)
         self.accepted = re.compile(rf"^reply\+[a-z2-7]{{26}}@{domain}$", re.IGNORECASE)
         self.helpdesk = app.settings.helpdesk_address.lower()
@@ -53,19 +55,22 @@ class ReplyHandler:
                 reasons.append((await asyncio.to_thread(
                     helpdesk.process, self.app, raw, via="smtp")).reason)
             if replies:
-                reasons.append((await asyncio.to_thread(
-                    process, self.app, raw, via="smtp", recipients=replies)).reason)
+                reasons.append((await self.commits.decide(raw, replies)).reason)
         except (DatabaseError, ConfigError) as exc:  # failures that heal: the sender retries
             log.warning("%s: mail answered 451, the sender will retry", exc)
+            return "451 4.3.0 Temporary failure, please retry"
+        except Exception:  # nothing is acknowledged that was not committed
+            log.exception("mail answered 451 after an unexpected failure")
             return "451 4.3.0 Temporary failure, please retry"
         return f"250 OK {' '.join(reasons)}"
 
 
-def controller(app: App, **overrides: Any) -> Controller:
+def controller(app: App, commits: GroupCommit | None = None, **overrides: Any) -> Controller:
+    """The listener; `commits` sets how replies are batched (tests and the bench count them)."""
     host, port = app.settings.smtp_listen
     options: dict[str, Any] = {
         "hostname": host, "port": port, "server_hostname": app.settings.mail_domain,
         "data_size_limit": MAX_MESSAGE, "command_call_limit": MAX_COMMANDS,
         "decode_data": False, "ready_timeout": 10}
     options.update(overrides)
-    return Controller(ReplyHandler(app), **options)
+    return Controller(ReplyHandler(app, commits), **options)

@@ -1,0 +1,132 @@
+"""Group commit for replies: the replies that arrive together are decided in ONE transaction.
+
+A reply's own work is a few milliseconds of Python and a handful of statements; a transaction
+of its own adds BEGIN, COMMIT, the SQLite writer lock or a PostgreSQL round trip and fsync,
+and a hop to a worker thread. So the SMTP handlers do not decide: they queue the message here
+and wait. The first arrival opens a batch, which waits at most `max_wait` seconds for as many
+replies as the previous batch held (the senders then active), or until `max_batch`; one worker
+thread then reads them all (outside any transaction) and decides them with
+`inbound.decide_all`: one transaction, one savepoint per reply, one commit. Only once that
+commit has returned is each handler given its own outcome, so no `250` is ever said for what
+is not committed.
+
+When the database fails the batch (DatabaseError), every reply of it gets that error: its
+sender answers 451 and the MTA retries; nothing of the batch was committed. When the commit
+fails for any other reason, the batch is decided again one reply at a time
+(`inbound.process`, which records what it cannot commit as malformed), so one poisoned reply
+still spoils no other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+
+from core.app import App
+from core.db import DatabaseError
+from mail_gateway import inbound
+from mail_gateway.inbound import Outcome
+
+log = logging.getLogger(__name__)
+MAX_WAIT = 0.004
+"""Seconds a batch waits for companions: about the time the other SMTP sessions take to send
+their next message (MAIL, RCPT, DATA) once the previous batch has been answered."""
+MAX_BATCH = 64
+
+
+@dataclass
+class _Pending:
+    raw: bytes
+    recipients: list[str]
+    future: asyncio.Future[Outcome]
+
+
+@dataclass
+class Stats:
+    """Batches and replies so far (read by tests and the bench)."""
+
+    batches: int = 0
+    replies: int = 0
+    sizes: dict[int, int] = field(default_factory=dict)
+
+
+class GroupCommit:
+    """Batches replies from the SMTP handlers of one event loop (aiosmtpd's)."""
+
+    def __init__(self, app: App, *, max_wait: float = MAX_WAIT,
+                 max_batch: int = MAX_BATCH, via: str = "smtp") -> None:
+        self.app, self.max_wait, self.max_batch, self.via = app, max_wait, max_batch, via
+        self.stats = Stats()
+        self._pending: list[_Pending] = []
+        self._runner: asyncio.Task[None] | None = None
+        self._grown: asyncio.Event | None = None
+        self._expected = max_batch  # until a batch has shown how many senders are active
+
+    async def decide(self, raw: bytes, recipients: list[str]) -> Outcome:
+        """This reply's outcome once its batch is committed; raises DatabaseError when it is
+        not (nothing of the batch is)."""
+        loop = asyncio.get_running_loop()
+        item = _Pending(raw, recipients, loop.create_future())
+        self._pending.append(item)
+        if self._grown is not None and len(self._pending) >= self._wanted():
+            self._grown.set()
+        if self._runner is None or self._runner.done():
+            self._runner = loop.create_task(self._run(), name="mail-group-commit")
+        return await item.future
+
+    def _wanted(self) -> int:
+        return min(self._expected, self.max_batch)
+
+    async def _gather(self) -> None:
+        """Wait until as many replies as last time are queued, at most max_wait."""
+        if len(self._pending) >= self._wanted():
+            return
+        self._grown = asyncio.Event()
+        try:
+            await asyncio.wait_for(self._grown.wait(), self.max_wait)
+        except TimeoutError:
+            pass
+        finally:
+            self._grown = None
+
+    async def _run(self) -> None:
+        while self._pending:
+            await self._gather()
+            batch = self._pending[:self.max_batch]
+            del self._pending[:len(batch)]
+            self._expected = len(batch)
+            try:
+                outcomes = await asyncio.to_thread(self._decide, batch)
+            except BaseException as exc:
+                for item in batch:
+                    if not item.future.done():
+                        item.future.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for item, outcome in zip(batch, outcomes, strict=True):
+                if not item.future.done():
+                    item.future.set_result(outcome)
+
+    def _decide(self, batch: list[_Pending]) -> list[Outcome]:
+        """In the worker thread: read, then one transaction for the whole batch."""
+        started = time.perf_counter()
+        readings = [inbound.read(self.app, item.raw, via=self.via, recipients=item.recipients)
+                    for item in batch]
+        try:
+            outcomes = inbound.decide_all(self.app, readings)
+        except DatabaseError:
+            raise
+        except Exception as exc:  # not the database: decide them one by one, each alone
+            log.warning("a batch of %s replies could not be committed (%s); deciding each "
+                        "alone", len(batch), type(exc).__name__)
+            outcomes = [inbound.process(self.app, item.raw, via=self.via,
+                                        recipients=item.recipients) for item in batch]
+        self.stats.batches += 1
+        self.stats.replies += len(batch)
+        self.stats.sizes[len(batch)] = self.stats.sizes.get(len(batch), 0) + 1
+        log.debug("batch of %s replies committed in %.1f ms", len(batch),
+                  (time.perf_counter() - started) * 1000)
+        return outcomes
