@@ -87,7 +87,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from core import clock, eid, i18n
+from core import clock, eid, i18n, logs, metrics
 from core.app import App
 from core.config import TEMPLATES_DIR, ConfigError
 from core.errors import DomainError
@@ -449,11 +449,12 @@ class LinkPage:
         return origin_of(origin) not in ours
 
     def respond(self, request: Request) -> Page:
-        """Runs on a worker thread; never raises."""
+        """Runs on a worker thread; never raises. One action for the logs (its own id)."""
         language = accepted_language(request.headers.get("Accept-Language"))
         card = _CARD_PATH.match(request.path)
         try:
-            return self._route(request, language)
+            with logs.bound():
+                return self._route(request, language)
         except Exception:
             log.exception("link page: unexpected error on %s", _redacted(request.target))
             if card:
@@ -467,6 +468,7 @@ class LinkPage:
             return Page(405, b"")
         card = _CARD_PATH.match(request.path)
         if request.method == "POST" and self.cross_site(request.headers):
+            metrics.link_attempt("cross_site")
             log.warning("link page: cross-site POST refused on %s (Origin %.80r, Sec-Fetch-Site "
                         "%.20r)", _redacted(request.target), request.headers.get("Origin"),
                         request.headers.get("Sec-Fetch-Site"))
@@ -492,6 +494,7 @@ class LinkPage:
                form: dict[str, list[str]] | None) -> Page:
         match = _PATH.match(path)
         if match is None:
+            metrics.link_attempt("not_found")
             return render(browser_language, 404, "error",
                           i18n.t(browser_language, "linkpage.invalid_title"),
                           i18n.t(browser_language, "linkpage.not_found"))
@@ -502,6 +505,7 @@ class LinkPage:
         except DomainError as exc:
             return self._domain_error(exc, browser_language, token)
         if cert is None:
+            metrics.link_attempt("no_certificate")
             return render(browser_language, 403, "card",
                           i18n.t(browser_language, "linkpage.insert_card_title"),
                           i18n.t(browser_language, "linkpage.insert_card"))
@@ -510,6 +514,7 @@ class LinkPage:
         except eid.Refusal as refusal:
             log.info("link page: certificate refused (%s) for token %s…", refusal.reason,
                      token[:6])
+            metrics.link_attempt(refusal.reason)
             return render(browser_language, 403, "refused",
                           i18n.t(browser_language, "linkpage.refused_title"),
                           i18n.t(browser_language, f"linkpage.refusal_{refusal.reason}"),
@@ -535,6 +540,7 @@ class LinkPage:
         def t(key: str, variant: int | None = None, **params: Any) -> str:
             return i18n.t(language, key, variant, **params)
 
+        metrics.link_attempt("shown")
         return render(language, 200, "confirm", t("linkpage.confirm_title"),
                       t("linkpage.confirm_question", name=name),
                       hint=t("linkpage.confirm_explain"),
@@ -557,6 +563,7 @@ class LinkPage:
                 found = links.preview(uow, token, identity)
                 language = found.officer.language.value
                 if not found.confirms(given):
+                    metrics.link_attempt("confirmation_invalid")
                     log.warning("link page: confirmation not valid for link %s… with certificate "
                                 "%s…", token[:6], identity.fingerprint_sha256[:16])
                     return render(language, 403, "error",
@@ -568,6 +575,7 @@ class LinkPage:
                          done.account, done.officer.id, identity.fingerprint_sha256[:16])
         except DomainError as exc:
             return self._domain_error(exc, browser_language, token)
+        metrics.link_attempt("linked")
         return render(language, 200, "done", i18n.t(language, "linkpage.done_title"),
                       i18n.t(language, "linkpage.done", name=name))
 
@@ -586,6 +594,7 @@ class LinkPage:
         def t(key: str, **params: Any) -> str:
             return i18n.t(language, key, **params)
 
+        metrics.link_attempt("access_form")
         given = answers or links.AccessAnswers("", "", "", language)
         return render(
             language, status, "access", t("linkpage.access_title"),
@@ -617,6 +626,7 @@ class LinkPage:
                 number = request.id
         except DomainError as exc:
             if exc.code == "access_form_invalid":
+                metrics.link_attempt("access_form_invalid")
                 log.warning("link page: access form not valid for link %s… with certificate "
                             "%s…", token[:6], identity.fingerprint_sha256[:16])
                 return render(language, 403, "error", i18n.t(language, "linkpage.csrf_title"),
@@ -628,6 +638,7 @@ class LinkPage:
                                      exc.message(language), 400)
         log.info("link page: access request %d %s (certificate %s…)", number,
                  "stored" if created else "already pending", identity.fingerprint_sha256[:16])
+        metrics.link_attempt("access_requested")
         key = "linkpage.access_sent" if created else "linkpage.access_pending"
         return render(language, 200, "done", i18n.t(language, "linkpage.access_sent_title"),
                       i18n.t(language, key, id=number))
@@ -643,13 +654,16 @@ class LinkPage:
             return _json(400, {"error": f"malformed request: {exc}"})
         except eid.Refusal as exc:
             log.info("link page: card login refused (%s) for token %s…", exc.reason, token[:6])
+            metrics.link_attempt(exc.reason)
             return _json(403, {"error": str(exc), "reason": exc.reason})
         except DomainError as exc:
+            metrics.link_attempt(exc.code)
             status = 410 if exc.code in ("link_used", "link_expired") else 403
             return _json(status, {"error": exc.message("en"), "reason": exc.code})
 
     def _domain_error(self, exc: DomainError, language: str, token: str) -> Page:
         log.info("link page: %s for token %s…", exc.code, token[:6])
+        metrics.link_attempt(exc.code)
         return render(language, _STATUS_FOR.get(exc.code, 403), "error",
                       i18n.t(language, "linkpage.invalid_title"), exc.message(language))
 

@@ -1,8 +1,11 @@
-"""The one ASGI app on ITMA_HTTP_LISTEN: Slack events, (later) Teams and intake, and health.
+"""The one ASGI app on ITMA_HTTP_LISTEN: Slack events, Teams, intake, health and metrics.
 
 Every body is size-capped before it is read (`bounded`, for each POST route). Requests to
 /slack/events are checked here before Bolt sees them: a bad or stale signature is 401, a body
 that is not what Slack sends is 400, so nothing malformed reaches the core.
+
+Each front end's request is one action for the logs (a request id is bound before anything
+else runs) and one count for /metrics, by outcome (`observed`).
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from core import logs, metrics
 from core.app import App
+from core.db import DatabaseError
 from core.errors import DomainError
-from core.services import requests
+from core.services import outbox, requests
 
 MAX_BODY = 1_000_000
 REPLAY_WINDOW = 5 * 60
@@ -165,6 +170,47 @@ def _submit(app: App, payload: dict[str, Any]) -> tuple[int, bool]:
         return request.id, created
 
 
+def observed(front: str, endpoint: Endpoint) -> Endpoint:
+    """The request as one action: its own log id (carried to the turn and the outbox rows it
+    queues) and one count by outcome."""
+
+    async def wrapped(request: Request) -> Response:
+        with logs.bound():
+            try:
+                response = await endpoint(request)
+            except Exception:
+                metrics.http_error(front)
+                raise
+        metrics.http_request(front, response.status_code)
+        return response
+
+    return wrapped
+
+
+METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def metrics_route(app: App | None) -> Endpoint:
+    """GET /metrics: what every process of this host counted, and the outbox read now."""
+
+    def pending() -> list[tuple[str, int, float | None]] | None:
+        try:
+            return outbox.pending_by_channel(app) if app is not None else None
+        except DatabaseError:
+            return None  # the database-error counter says why; the rest is still served
+
+    channels = sorted(app.channels) if app is not None else []
+
+    async def endpoint(_request: Request) -> Response:
+        body = await asyncio.to_thread(metrics.exposition, pending, channels)
+        if body is None:
+            return JSONResponse({"error": "metrics are not recorded by this process"},
+                                status_code=404)
+        return Response(body, media_type=METRICS_TYPE)
+
+    return endpoint
+
+
 def _unprocessable(errors: list[tuple[str, str]]) -> Response:
     return JSONResponse({"errors": [{"field": f, "reason": r} for f, r in errors]},
                         status_code=422)
@@ -188,8 +234,11 @@ def create_app(*, slack: tuple[AsyncApp, str] | None = None, app: App | None = N
 
     slack_endpoint = slack_route(*slack) if slack else not_configured
     routes = [Route("/healthz", healthz, methods=["GET"]),
-              Route("/slack/events", slack_endpoint, methods=["POST"]),
-              Route("/api/messages", teams or teams_not_configured, methods=["POST"])]
+              Route("/metrics", metrics_route(app), methods=["GET"]),
+              Route("/slack/events", observed("slack", slack_endpoint), methods=["POST"]),
+              Route("/api/messages", observed("teams", teams or teams_not_configured),
+                    methods=["POST"])]
     if app is not None:
-        routes.append(Route("/intake/registrations", intake_route(app), methods=["POST"]))
+        routes.append(Route("/intake/registrations", observed("intake", intake_route(app)),
+                            methods=["POST"]))
     return Starlette(routes=routes)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from bot import console
 from cli.runtime import CommandError, make_app, operator_language, print_json
-from core import i18n
+from core import i18n, metrics
 from core.app import UnitOfWork
 from core.config import ConfigError
 from core.conversation import Engine
@@ -242,6 +242,7 @@ def mail_process(args: argparse.Namespace) -> int:
         app = make_app()
     except (ConfigError, DatabaseError) as exc:  # fixable: keep the mail queued at the MTA
         raise CommandError(f"{exc}; the MTA should retry", code=EX_TEMPFAIL) from exc
+    metrics.enable(app.settings.home, short_lived=True)  # counted with serve's on /metrics
     try:
         outcome = process(app, raw, via="pipe")
     except Exception as exc:  # the MTA keeps the message and retries on EX_TEMPFAIL

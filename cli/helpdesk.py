@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cli.runtime import CommandError, make_app, operator_language, print_json
-from core import i18n
+from core import i18n, metrics
 from core.app import App
 from core.config import ConfigError
 from core.db import DatabaseError
@@ -87,6 +87,7 @@ def process(args: argparse.Namespace) -> int:
         app = make_app()
     except (ConfigError, DatabaseError) as exc:
         raise CommandError(f"{exc}; the MTA should retry", code=EX_TEMPFAIL) from exc
+    metrics.enable(app.settings.home, short_lived=True)  # counted with serve's on /metrics
     try:
         outcome = gateway.process(app, raw, via="pipe")
     except Exception as exc:  # logged without messages: they may quote the mail

@@ -48,8 +48,10 @@ def setup_logging(settings: Settings) -> None:
                                       maxBytes=5_000_000, backupCount=3, encoding="utf-8")
     except OSError:
         return
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    root.addHandler(handler)
+    from core import logs  # format (ITMA_LOG_FORMAT) and the redaction every line goes through
+
+    # first, so its filter has cleaned the record before any other handler (the console) runs
+    root.handlers.insert(0, logs.install(handler, settings.log_format))
     root.setLevel(logging.INFO)
 
 

@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import slack, web
 from bot.link_page import LinkPage
 from cli.runtime import CommandError, log_to_console, make_app
-from core import eid
+from core import eid, metrics
 from core.app import App
 from core.conversation import Engine
 from core.scheduler import Scheduler
@@ -155,6 +155,7 @@ conversation turns run on worker threads (Python's default is 5 ms)."""
 def serve(_args: argparse.Namespace) -> int:
     app = make_app()
     log_to_console()
+    metrics.enable(app.settings.home)  # before any thread starts counting
     sys.setswitchinterval(SWITCH_INTERVAL)
     try:
         asyncio.run(_serve(app))

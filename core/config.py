@@ -113,6 +113,8 @@ class Settings:
     eid_ocsp: str = EID_OCSP_DEFAULT
     eid_ocsp_url: str | None = None
     outbox_lease_seconds: int = 60
+    log_format: str = "text"
+    """ITMA_LOG_FORMAT: text (readable lines) or json (one object per line, for shippers)."""
     extra: dict[str, str] = field(default_factory=dict)
 
     # One typed view per front end: adapters read these, never strings out of `extra`.
@@ -159,7 +161,7 @@ _KEYS = (
     "slack_bot_token", "slack_signing_secret", "slack_app_token", "slack_api_url",
     "teams_app_id", "teams_app_password", "teams_tenant_id", "teams_allow_unauthenticated",
     "teams_openid_url", "teams_service_url", "eid_trust_dir", "eid_cert_header",
-    "trusted_proxies", "outbox_lease_seconds", "eid_ocsp", "eid_ocsp_url",
+    "trusted_proxies", "outbox_lease_seconds", "eid_ocsp", "eid_ocsp_url", "log_format",
 )
 
 
@@ -275,6 +277,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     if raw["eid_ocsp"] not in ("off", "soft", "hard"):
         raise ConfigError("ITMA_EID_OCSP: expected off, soft (accept when the responder cannot "
                           "be reached) or hard (refuse then)")
+    log_format = raw.get("log_format", "text").strip().lower() or "text"
+    if log_format not in ("text", "json"):
+        raise ConfigError("ITMA_LOG_FORMAT: expected text or json")
     known = {k: raw[k] for k in raw if k not in Settings.__dataclass_fields__}
     return Settings(
         home=home,
@@ -311,5 +316,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         teams_service_url=raw.get("teams_service_url"),
         outbox_lease_seconds=_positive("ITMA_OUTBOX_LEASE_SECONDS",
                                        raw.get("outbox_lease_seconds", "60")),
+        log_format=log_format,
         extra=known,
     )

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from core import metrics
 from core.config import ConfigError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -90,6 +91,7 @@ class Database:
             with lock or nullcontext(), factory() as session, session.begin():
                 yield session
         except OperationalError as exc:
+            metrics.database_error(self.engine.dialect.name)
             raise DatabaseError(_describe(exc)) from exc
 
     def check_schema(self) -> None:

@@ -29,6 +29,7 @@ from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.utils import getaddresses
 
+from core import logs, metrics
 from core.app import App
 from core.db import DatabaseError
 from core.services import helpdesk, reply_tokens, triage
@@ -49,6 +50,7 @@ MAX_ATTACHMENTS = 50
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,250}>")
 
 
+@logs.for_mail
 def process(app: App, raw: bytes, *, via: str, recipients: list[str] | None = None) -> Outcome:
     """Triage one received message; raises only DatabaseError, or ConfigError for a broken
     vocabulary (the caller retries then: neither is the message's fault)."""
@@ -66,6 +68,7 @@ def process(app: App, raw: bytes, *, via: str, recipients: list[str] | None = No
         outcome = Outcome(MALFORMED, record_malformed(app, raw, message_id, exc, "helpdesk"))
     log.info("helpdesk %s via %s: %s %s", reply_tokens.redact(message_id[:200]), via,
              outcome.reason, outcome.detail)
+    metrics.inbound_mail("helpdesk", outcome.reason)
     return outcome
 
 

@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 from imapclient import IMAPClient
 from sqlalchemy import select
 
+from core import metrics
 from core.app import App
 from core.config import ConfigError
 from core.leader import Leadership
@@ -116,6 +117,7 @@ def drain(app: App, client: IMAPClient, mailbox: Mailbox, handler: Handler = pro
     uidvalidity = int(selected[b"UIDVALIDITY"])
     last = _checkpoint(app, mailbox, uidvalidity)
     uids = [uid for uid in client.search(["UID", f"{last + 1}:*"]) if uid > last]
+    metrics.imap_polled("replies" if handler is process else "helpdesk", len(uids))
     handled = 0
     for start in range(0, len(uids), BATCH):
         chunk = sorted(uids[start:start + BATCH])

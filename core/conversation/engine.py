@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from core import clock, i18n, nrn
+from core import clock, i18n, logs, metrics, nrn
 from core.app import App, UnitOfWork
 from core.conversation import desk
 from core.conversation.context import Turn
@@ -81,7 +81,12 @@ class Engine:
         warm_up()
 
     def handle(self, inbound: Inbound) -> Reply:
-        """The one way in, for every front end: text, a choice, confirm/cancel, card actions."""
+        """The one way in, for every front end: text, a choice, confirm/cancel, card actions.
+        One action in the logs (the front end's request id, else a new one), one turn counted."""
+        with logs.bound(), metrics.turn(inbound.platform, inbound.action):
+            return self._handle(inbound)
+
+    def _handle(self, inbound: Inbound) -> Reply:
         card = card_action(inbound.action) if inbound.action else None
         if card is not None or inbound.action == HOME:
             return private(self._outside_dialogue(inbound, card))
@@ -182,6 +187,7 @@ class Engine:
 
     def _turn(self, turn: Turn, inbound: Inbound) -> Reply:
         parsed = read_command(inbound.text or "") or parse(inbound.text or "")
+        metrics.intent("file" if inbound.files else parsed.intent, inbound.action)
         if inbound.files:
             turn.language = self._language(turn.officer, inbound, parsed)
             _abandon(turn)

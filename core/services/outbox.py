@@ -13,12 +13,12 @@ import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from core import clock
+from core import clock, logs, metrics
 from core.app import App
 from core.db import DatabaseError
 from core.models import OutboxMessage, OutboxState
@@ -114,20 +114,33 @@ async def deliver_once(app: App, senders: Mapping[str, Sender], limit: int = BAT
     for channel, sender in senders.items():
         claimed = await asyncio.to_thread(claim, app, channel, limit)
         for message in claimed:
-            try:
-                await sender.send(message)
-            except PermanentFailure as exc:
-                log.warning("%s #%s failed for good: %s", channel, message.id, exc)
-                await asyncio.to_thread(mark_failed, app, message.id, str(exc), True)
-                tally.failed += 1
-            except Exception as exc:
-                log.info("%s #%s deferred: %s", channel, message.id, exc)
-                await asyncio.to_thread(mark_failed, app, message.id, str(exc) or repr(exc))
-                tally.failed += 1
-            else:
-                await asyncio.to_thread(mark_sent, app, message.id)
-                tally.sent += 1
+            with logs.bound(message.context.get(logs.OUTBOX_KEY)):  # the action that queued it
+                if await _deliver(app, channel, sender, message):
+                    tally.sent += 1
+                else:
+                    tally.failed += 1
     return tally
+
+
+async def _deliver(app: App, channel: str, sender: Sender, message: Claimed) -> bool:
+    """True when sent; else the failure is recorded (retried later, or given up)."""
+    try:
+        await sender.send(message)
+    except PermanentFailure as exc:
+        log.warning("%s #%s failed for good: %s", channel, message.id, exc)
+        await asyncio.to_thread(mark_failed, app, message.id, str(exc), True)
+        metrics.delivery_failed(channel, permanent=True)
+        return False
+    except Exception as exc:
+        log.info("%s #%s deferred: %s", channel, message.id, exc)
+        await asyncio.to_thread(mark_failed, app, message.id, str(exc) or repr(exc))
+        metrics.delivery_failed(channel, permanent=False)
+        return False
+    await asyncio.to_thread(mark_sent, app, message.id)
+    log.info("%s #%s delivered (%s, try %s)", channel, message.id, message.template,
+             message.attempts)
+    metrics.delivered(channel)
+    return True
 
 
 async def flush(app: App, senders: Mapping[str, Sender]) -> Tally:
@@ -160,3 +173,27 @@ async def deliver_forever(app: App, senders: Mapping[str, Sender], stop: asyncio
         if not tried:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), interval)
+
+
+def pending_by_channel(app: App) -> list[tuple[str, int, float | None]]:
+    """(channel, rows waiting, age in seconds of the oldest) for /metrics: one grouped query
+    on the pending rows (the index on state serves it)."""
+    with app.unit_of_work(readonly=True) as uow:
+        rows = uow.session.execute(
+            select(OutboxMessage.channel, func.count(OutboxMessage.id),
+                   func.min(OutboxMessage.created_at))
+            .where(OutboxMessage.state == OutboxState.PENDING)
+            .group_by(OutboxMessage.channel)).all()
+    now = clock.now()
+    return [(channel, count, _age(now, oldest)) for channel, count, oldest in rows]
+
+
+def _age(now: datetime, oldest: datetime | str | None) -> float | None:
+    """func.min returns the column's raw value on SQLite (naive UTC text), aware on PostgreSQL."""
+    if oldest is None:
+        return None
+    if isinstance(oldest, str):
+        oldest = datetime.fromisoformat(oldest)
+    if oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    return max(0.0, (now - oldest).total_seconds())
