@@ -24,7 +24,7 @@ from email.message import EmailMessage
 
 from sqlalchemy.exc import OperationalError
 
-from core import clock, phrases
+from core import clock, logs, metrics, phrases
 from core.app import App, UnitOfWork
 from core.db import DatabaseError
 from core.errors import DomainError
@@ -203,15 +203,18 @@ def decide_all(app: App, readings: list[Reading]) -> list[Outcome]:
 
 def _recorded(reading: Reading, outcome: Outcome) -> None:
     """The one place an outcome is reported, after its commit."""
-    log.info("mail %s via %s: %s %s", reply_tokens.redact(reading.message_id[:200]),
-             reading.via, outcome.reason, reply_tokens.redact(outcome.detail))
+    with logs.bound(logs.mail_id(reading.raw), mail=reading.raw):  # its id; its text kept out
+        log.info("mail %s via %s: %s %s", reply_tokens.redact(reading.message_id[:200]),
+                 reading.via, outcome.reason, reply_tokens.redact(outcome.detail))
+    metrics.inbound_mail("replies", outcome.reason)
 
 
 def _isolated(uow: UnitOfWork, reading: Reading) -> Outcome:
     if reading.outcome is not None:
         return reading.outcome
     try:
-        with uow.session.begin_nested():
+        with logs.bound(logs.mail_id(reading.raw), mail=reading.raw), \
+                uow.session.begin_nested():  # what it queues carries the mail's log id
             return _decide_reading(uow, reading)
     except (DatabaseError, OperationalError):
         raise  # the connection or the database: the whole batch is retried
