@@ -95,8 +95,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\beyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*"), "[jwt]"),
     (re.compile(r"(?i)\b(bearer|basic)(\s+)[\w.~+/=-]{6,}"), r"\1\2[secret]"),
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+):[^@\s/]+@"), r"\1:[secret]@"),
-    (re.compile(r"(?i)\b((?:password|passwd|secret|signing_secret|client_secret|api_key|"
-                r"app_password|token)[\"']?\s*[:=]\s*[\"']?)[^\s\"',;&]+"), r"\1[secret]"),
+    (re.compile(r"(?i)\b([\w.-]*(?:password|passwd|secret|token|api_key)(?:_key)?[\"']?"
+                r"\s*[:=]\s*[\"']?)[^\s\"',;&]+"), r"\1[secret]"),
     (re.compile(r"(/link/)[\w-]{6,}"), r"\1[token]"),  # one-time eID link URLs
     (re.compile(r"(?i)(?<![a-z0-9])[a-z2-7]{26}(?![a-z0-9])"), "[token]"),  # reply tokens
     (re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]{40,}(?![\w-])"), "[secret]"),
