@@ -28,7 +28,9 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
     false,
+    inspect,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -222,6 +224,10 @@ class TrainingSession(Base):
     place: Mapped[str] = mapped_column(String(200))
     capacity: Mapped[int] = mapped_column(Integer)
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    seats_taken: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Enrollments holding a seat (SEAT_HOLDING), kept by every write of an enrollment
+    (core.services.booking, and the mapper events at the end of this module): taking a seat
+    is one guarded UPDATE of this row."""
     training: Mapped[Training] = relationship(back_populates="sessions", lazy="joined")
 
 
@@ -720,3 +726,49 @@ class HelpdeskRoute(Base):
     target: Mapped[str] = mapped_column(String(400))
     language: Mapped[Language] = mapped_column(_enum(Language), default=Language.FR)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+
+# --- The seat counter follows every enrollment the ORM writes --------------------------------
+# The hot paths (core.services.enrollment) move the counter in their own guarded statements;
+# every other write of an enrollment through the ORM — the slow paths, tracks, the demo seed,
+# tests — moves it here, in the same flush, so the counter always equals the seat-holding rows.
+
+
+def _holds(state: object) -> bool:
+    return state in SEAT_HOLDING
+
+
+def _move_seats(connection: Any, changes: dict[int, int]) -> None:
+    sessions = TrainingSession.__table__
+    for session_id, delta in changes.items():
+        if delta and session_id is not None:
+            connection.execute(sessions.update().where(sessions.c.id == session_id)
+                               .values(seats_taken=sessions.c.seats_taken + delta))
+
+
+@event.listens_for(Enrollment, "after_insert")
+def _seat_on_insert(_mapper: Any, connection: Any, target: Enrollment) -> None:
+    if _holds(target.state):
+        _move_seats(connection, {target.session_id: 1})
+
+
+@event.listens_for(Enrollment, "after_update")
+def _seat_on_update(_mapper: Any, connection: Any, target: Enrollment) -> None:
+    attrs = inspect(target).attrs
+    states, sessions = attrs.state.history, attrs.session_id.history
+    if not states.deleted and not sessions.deleted:
+        return
+    before = (sessions.deleted[0] if sessions.deleted else target.session_id,
+              states.deleted[0] if states.deleted else target.state)
+    changes: dict[int, int] = {}
+    if _holds(before[1]):
+        changes[before[0]] = changes.get(before[0], 0) - 1
+    if _holds(target.state):
+        changes[target.session_id] = changes.get(target.session_id, 0) + 1
+    _move_seats(connection, changes)
+
+
+@event.listens_for(Enrollment, "after_delete")
+def _seat_on_delete(_mapper: Any, connection: Any, target: Enrollment) -> None:
+    if _holds(target.state):
+        _move_seats(connection, {target.session_id: -1})

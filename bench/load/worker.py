@@ -15,10 +15,11 @@ seconds over the mix, one operation after another (closed loop, no think time):
   ``itma-assistant serve`` process instead (HMAC-signed, one keep-alive connection), the only
   one of these operations with an HTTP endpoint of its own.
 
-The officer is drawn per operation among the officers with valid access and loaded inside the
-unit of work, as every front end does. A ``DomainError`` (already enrolled, in another session
-of the training, full…) is a completed business transaction, recorded as ``refused:<code>``;
-anything else is an error. Every transaction is one record
+The officer is drawn per operation among the officers with valid access and their
+authorisation loaded inside the unit of work, once (``authority.load``: one statement), as
+every front end loads its officer once per turn. A ``DomainError`` (already enrolled, in
+another session of the training, full…) is a completed business transaction, recorded as
+``refused:<code>``; anything else is an error. Every transaction is one record
 ``(kind, outcome, started_s, latency_ms, statements, cpu_ms)`` (cpu_ms: this process's CPU
 time during the transaction), sent back with the worker's CPU time.
 """
@@ -44,8 +45,7 @@ from sqlalchemy import event
 from core import nrn
 from core.demo import names
 from core.errors import DomainError
-from core.models import Officer
-from core.services import enrollment, requests
+from core.services import authority, enrollment, requests
 
 ENROLL_SHARE, UNENROLL_SHARE = 0.60, 0.25  # the rest: submit + approve
 WARMUP_OPERATIONS = 12
@@ -106,13 +106,20 @@ class Worker:
                              self.statements - before, (time.thread_time() - cpu) * 1000))
         return result
 
+    @staticmethod
+    def _authority(uow: Any, officer_id: int) -> authority.Authority:
+        found = authority.load(uow, officer_id)
+        if found is None:
+            raise RuntimeError(f"officer {officer_id} is gone")
+        return found
+
     def enroll(self, officer: dict[str, Any]) -> None:
         person = self.rng.choice(officer["collaborators"])
         session_id = self.rng.choice(officer["sessions"])[0]
 
         def work() -> tuple[int, str]:
             with self.app.unit_of_work() as uow:
-                found = uow.session.get(Officer, officer["id"])
+                found = self._authority(uow, officer["id"])
                 outcome = enrollment.enroll(uow, found, person, session_id)
                 made = outcome.enrollment.id, str(outcome.enrollment.state)
             return made[0], made[1]
@@ -128,7 +135,7 @@ class Worker:
 
         def work() -> tuple[None, str]:
             with self.app.unit_of_work() as uow:
-                found = uow.session.get(Officer, officer_id)
+                found = self._authority(uow, officer_id)
                 outcome = enrollment.unenroll(uow, found, enrollment_id, reason="bench")
                 state = str(outcome.enrollment.state)
                 if outcome.promoted is not None:
@@ -152,7 +159,7 @@ class Worker:
 
         def approve() -> tuple[int | None, str]:
             with self.app.unit_of_work() as uow:
-                found = uow.session.get(Officer, officer["id"])
+                found = self._authority(uow, officer["id"])
                 _request, outcome = requests.approve(uow, found, request_id)
                 made = (outcome.enrollment.id, str(outcome.enrollment.state)) if outcome \
                     else (None, "subscribed")

@@ -1,7 +1,10 @@
 """Enroll and unenroll: the state machine of DESIGN.md, with capacity that cannot be exceeded.
 
-The session row is locked (FOR UPDATE on PostgreSQL; BEGIN IMMEDIATE on SQLite) before seats
-are counted, so the count and the insert are one atomic step for every writer.
+The common case — a seat free, every rule met — is a few SQLAlchemy Core statements
+(core.services.booking: one guarded UPDATE of the session row takes the seat and locks the
+row). Everything else comes here, to the ORM path: the session row is locked (FOR UPDATE on
+PostgreSQL; BEGIN IMMEDIATE on SQLite) before seats are counted, so the count and the insert
+are one atomic step for every writer, and every refusal is worded from rows read afresh.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from core.models import (
     Officer,
     TrainingSession,
 )
+from core.services import authority, booking
 from core.services.access import require_collaborator, require_training
+from core.services.authority import Authority
 from core.services.catalog import free_seats
 
 S = EnrollmentState
@@ -70,9 +75,9 @@ def transition(uow: UnitOfWork, enrollment: Enrollment, target: S, officer: Offi
 
 @dataclass(frozen=True)
 class Outcome:
-    enrollment: Enrollment
+    enrollment: Enrollment | booking.Booked
     free: int
-    promoted: Enrollment | None = None
+    promoted: Enrollment | booking.Booked | None = None
 
 
 def lock_session(uow: UnitOfWork, session_id: int) -> TrainingSession:
@@ -171,9 +176,20 @@ def _enrollable(uow: UnitOfWork, officer: Officer, collaborator_id: int,
     return collaborator, enrollment
 
 
-def enroll(uow: UnitOfWork, officer: Officer, collaborator_id: int, session_id: int, *,
-           waitlist_if_full: bool = True, option: bool = False) -> Outcome:
+def enroll(uow: UnitOfWork, officer: Officer | Authority, collaborator_id: int,
+           session_id: int, *, waitlist_if_full: bool = True, option: bool = False) -> Outcome:
     """Enroll (or hold an option); a full session waitlists, or refuses when asked to."""
+    facts = authority.of(officer)
+    if not option and facts.active:
+        booked = booking.enroll(uow, facts, collaborator_id, session_id)
+        if booked is not None:
+            return Outcome(*booked)
+    return _enroll(uow, authority.officer(uow, officer), collaborator_id, session_id,
+                   waitlist_if_full, option)
+
+
+def _enroll(uow: UnitOfWork, officer: Officer, collaborator_id: int, session_id: int,
+            waitlist_if_full: bool, option: bool) -> Outcome:
     session = lock_session(uow, session_id)
     collaborator, enrollment = _enrollable(uow, officer, collaborator_id, session, option)
     has_seat = (enrollment is not None and enrollment.state in (S.OPTION, S.OFFERED)
@@ -211,9 +227,19 @@ def _refuse_other_session(uow: UnitOfWork, collaborator: Collaborator,
                           date=other.session.starts_on)
 
 
-def unenroll(uow: UnitOfWork, officer: Officer, enrollment_id: int,
+def unenroll(uow: UnitOfWork, officer: Officer | Authority, enrollment_id: int,
              reason: str | None = None) -> Outcome:
     """Cancel; a freed seat goes to the first person on the waitlist as an offer."""
+    facts = authority.of(officer)
+    if facts.active:
+        done = booking.unenroll(uow, facts, enrollment_id, reason, clock.now() + OFFER_PERIOD)
+        if done is not None:
+            return Outcome(*done)
+    return _unenroll(uow, authority.officer(uow, officer), enrollment_id, reason)
+
+
+def _unenroll(uow: UnitOfWork, officer: Officer, enrollment_id: int,
+              reason: str | None) -> Outcome:
     enrollment = uow.session.get(Enrollment, enrollment_id)
     if enrollment is None:
         raise DomainError("unknown_enrollment")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Date, and_, bindparam, select
 
 from core import clock, nrn
 from core.app import UnitOfWork
@@ -24,11 +24,13 @@ from core.models import (
     RequestState,
     TeamsConversation,
     Training,
+    TrainingKind,
     TrainingSession,
 )
-from core.services import enrollment, intake, reply_tokens
+from core.services import approval, authority, enrollment, intake, reply_tokens
 from core.services.access import organisation_by_code, require_organisation, responsible_for
-from core.services.catalog import training_by_code
+from core.services.authority import Authority
+from core.services.catalog import normalise_code, training_by_code
 from core.services.collaborators import NewCollaborator, add_collaborator, find_by_nrn
 from core.services.intake import FieldError as FieldError
 from core.services.intake import InvalidRequest as InvalidRequest
@@ -227,7 +229,7 @@ def get(uow: UnitOfWork, request_id: int) -> RegistrationRequest:
     return request
 
 
-def _open(uow: UnitOfWork, officer: Officer, request_id: int) -> RegistrationRequest:
+def _open(uow: UnitOfWork, officer: Officer | Authority, request_id: int) -> RegistrationRequest:
     """The request, locked for this transaction and read afresh, if it is still undecided.
 
     On PostgreSQL the row lock (FOR UPDATE) makes a second decision wait for the first to
@@ -268,7 +270,7 @@ def _names(text: str) -> set[str]:
     return {name for name in re.split(r"[\s\-,]+", fold(text)) if name}
 
 
-def _collaborator(uow: UnitOfWork, officer: Officer, request: RegistrationRequest,
+def _collaborator(uow: UnitOfWork, officer: Officer | Authority, request: RegistrationRequest,
                   accept_mismatch: bool) -> Collaborator:
     if request.nrn_encrypted is None:
         raise DomainError("request_needs_nrn", id=request.id)
@@ -293,7 +295,7 @@ def _collaborator(uow: UnitOfWork, officer: Officer, request: RegistrationReques
         known_new=True)
 
 
-def _session_wanted(uow: UnitOfWork, officer: Officer, wish: Wanted) -> TrainingSession:
+def _session_wanted(uow: UnitOfWork, officer: Officer | Authority, wish: Wanted) -> TrainingSession:
     assert wish.training_code is not None and wish.session_start is not None
     training = training_by_code(uow, wish.training_code, officer)
     session = uow.session.scalar(select(TrainingSession).where(
@@ -305,7 +307,29 @@ def _session_wanted(uow: UnitOfWork, officer: Officer, wish: Wanted) -> Training
     return session
 
 
-def approve(uow: UnitOfWork, officer: Officer, request_id: int, via: str = "chat", *,
+_TRAININGS, _SESSIONS = Training.__table__, TrainingSession.__table__
+WISHED_SESSION = (
+    select(_SESSIONS.c.id, _TRAININGS.c.kind, _TRAININGS.c.owner_organisation_id)
+    .select_from(_TRAININGS.outerjoin(_SESSIONS, and_(
+        _SESSIONS.c.training_id == _TRAININGS.c.id,
+        _SESSIONS.c.starts_on == bindparam("start", type_=Date()))))
+    .where(_TRAININGS.c.code == bindparam("code")))
+
+
+def _session_id(uow: UnitOfWork, officer: Officer | Authority, wish: Wanted) -> int:
+    """The wished session's id in one statement when the training is there for this officer;
+    else the catalogue's lookups say what is wrong."""
+    row = uow.session.connection().execute(WISHED_SESSION, {
+        "code": normalise_code(wish.training_code or "") or "",
+        "start": wish.session_start}).first()
+    if row is not None and row.id is not None and (
+            row.kind != TrainingKind.ON_DEMAND
+            or row.owner_organisation_id in authority.of(officer).organisation_ids):
+        return int(row.id)
+    return _session_wanted(uow, officer, wish).id
+
+
+def approve(uow: UnitOfWork, officer: Officer | Authority, request_id: int, via: str = "chat", *,
             accept_mismatch: bool = False) -> tuple[RegistrationRequest,
                                                      enrollment.Outcome | None]:
     """Do what the requester asked: add them, then enroll (or waitlist) or subscribe.
@@ -313,6 +337,11 @@ def approve(uow: UnitOfWork, officer: Officer, request_id: int, via: str = "chat
     When the typed national number is already a collaborator's and the typed names are not
     theirs, nothing is done (request_identity_mismatch) unless the officer, told so, accepts.
     """
+    facts = authority.of(officer)
+    if facts.active:
+        done = approval.approve(uow, facts, request_id, via, accept_mismatch)
+        if done is not None:
+            return done
     request = _open(uow, officer, request_id)
     wish = wanted(request)
     person = typed_person(request)
@@ -320,9 +349,9 @@ def approve(uow: UnitOfWork, officer: Officer, request_id: int, via: str = "chat
         raise DomainError("request_malformed", id=request.id)
     outcome = None
     if wish.kind == "session":
-        session = _session_wanted(uow, officer, wish)
+        session_id = _session_id(uow, officer, wish)
         collaborator = _collaborator(uow, officer, request, accept_mismatch)
-        outcome = enrollment.enroll(uow, officer, collaborator.id, session.id)
+        outcome = enrollment.enroll(uow, officer, collaborator.id, session_id)
     else:
         _subscribe(uow, request, person)
     _decide(uow, officer, request, RequestState.APPROVED, None, via)
@@ -345,7 +374,7 @@ def _subscribe(uow: UnitOfWork, request: RegistrationRequest, person: dict[str, 
                      {"name": f"{person['given_names']} {person['surname']}".strip()})
 
 
-def refuse(uow: UnitOfWork, officer: Officer, request_id: int, reason: str | None,
+def refuse(uow: UnitOfWork, officer: Officer | Authority, request_id: int, reason: str | None,
            via: str = "chat") -> RegistrationRequest:
     """Refuse and tell the requester why; a request too malformed to answer is just closed."""
     request = _open(uow, officer, request_id)
@@ -370,7 +399,7 @@ class Decision:
     outcome: enrollment.Outcome | None = None
 
 
-def decide(uow: UnitOfWork, officer: Officer, request_id: int, approved: bool,
+def decide(uow: UnitOfWork, officer: Officer | Authority, request_id: int, approved: bool,
            reason: str | None = None, *, via: str = "chat",
            accept_mismatch: bool = False) -> Decision:
     """The one use case behind every way of deciding: chat, card buttons, mail replies.
@@ -391,10 +420,14 @@ def decide(uow: UnitOfWork, officer: Officer, request_id: int, approved: bool,
     return Decision(request, request.state == RequestState.APPROVED, False)
 
 
-def _decide(uow: UnitOfWork, officer: Officer, request: RegistrationRequest,
+def _decide(uow: UnitOfWork, officer: Officer | Authority, request: RegistrationRequest,
             state: RequestState, reason: str | None, via: str) -> None:
     request.state = state
-    request.decided_by = officer
+    if isinstance(officer, Officer):
+        request.decided_by = officer
+    else:  # the ORM officer is not loaded for this: the relationship reads it if asked
+        request.decided_by_id = officer.id
+        uow.session.expire(request, ["decided_by"])
     request.decided_at = clock.now()
     request.reason = reason
     uow.audit(f"request.{state}", "request", request.id, officer, via=via, reason=reason)
