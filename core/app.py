@@ -5,13 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
-from core import i18n, logs, metrics
+from core import i18n
 from core.config import Settings, load_settings
 from core.db import Database
 from core.matching.store import IndexedCollaborators
@@ -25,24 +24,13 @@ class UnitOfWork:
 
     session: Session
     app: App
-    audited: list[AuditEvent] = field(default_factory=list)
-    """This transaction's audit events: once it commits, they are what /metrics counts."""
 
     def audit(self, action: str, subject_type: str, subject_id: int | None,
               officer: Officer | None = None, actor: str | None = None, **details: Any) -> None:
-        event = AuditEvent(
+        self.session.add(AuditEvent(
             officer_id=officer.id if officer else None,
             actor=actor or (officer.email if officer else "system"),
-            action=action, subject_type=subject_type, subject_id=subject_id, details=details)
-        self.session.add(event)
-        self.audited.append(event)
-
-    def committed(self) -> None:
-        """Count what this transaction did; an event rolled back with its savepoint (never
-        persisted) is not counted."""
-        if self.audited and metrics.enabled():
-            metrics.audited((e.action, e.details or {}) for e in self.audited
-                            if inspect(e).has_identity)
+            action=action, subject_type=subject_type, subject_id=subject_id, details=details))
 
     def enqueue_mail(self, to: str, language: str, template: str, context: dict[str, Any],
                      token: str | None = None) -> OutboxMessage:
@@ -55,7 +43,7 @@ class UnitOfWork:
         message = OutboxMessage(
             channel="mail", to_address=to, language=i18n.language_or_default(language),
             template=template, subject="",
-            context={**context, **({"reply_token": token} if token else {}), **_traced()},
+            context={**context, **({"reply_token": token} if token else {})},
             message_id=f"<{local}@{self.app.settings.mail_domain}>")
         self.session.add(message)
         return message
@@ -68,16 +56,10 @@ class UnitOfWork:
             return None
         message = OutboxMessage(
             channel=platform, to_address=to, language=i18n.language_or_default(language),
-            template=template, subject="", context={**context, **_traced()},
+            template=template, subject="", context=context,
             message_id=f"<{uuid.uuid4().hex}@{self.app.settings.mail_domain}>")
         self.session.add(message)
         return message
-
-
-def _traced() -> dict[str, str]:
-    """The id of the action that queues a row, kept with it for the delivery's log lines."""
-    request_id = logs.current()
-    return {logs.OUTBOX_KEY: request_id} if request_id else {}
 
 
 class App:
@@ -100,9 +82,7 @@ class App:
     @contextmanager
     def unit_of_work(self, *, readonly: bool = False) -> Iterator[UnitOfWork]:
         with self.db.transaction(readonly=readonly) as session:
-            uow = UnitOfWork(session, self)
-            yield uow
-        uow.committed()
+            yield UnitOfWork(session, self)
 
     def close(self) -> None:
         self.db.dispose()

@@ -19,8 +19,9 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.dml import Insert
 
-from core import metrics
+from core import logs, metrics
 from core.config import ConfigError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -47,6 +48,60 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+AUDIT_TABLE, OUTBOX_TABLE = "audit_events", "outbox_messages"
+
+
+def _observe(engine: Engine) -> None:
+    """Where every path meets, whatever writes the rows (ORM or Core, chat, mail, CLI, jobs):
+    an outbox row gets the log id of the action that queues it (logs.OUTBOX_KEY in its facts),
+    and the audit rows of a transaction are counted for /metrics once it commits — those of a
+    savepoint rolled back are dropped with it."""
+
+    @event.listens_for(engine, "before_execute")
+    def _inserting(conn: Any, clause: Any, multiparams: Any, params: Any, _options: Any) -> None:
+        if not isinstance(clause, Insert):
+            return
+        table = clause.table.name
+        if table == OUTBOX_TABLE:
+            request_id = logs.current()
+            if request_id:
+                for row in multiparams or [params]:
+                    facts = row.get("context")
+                    if isinstance(facts, dict) and logs.OUTBOX_KEY not in facts:
+                        row["context"] = {**facts, logs.OUTBOX_KEY: request_id}
+        elif table == AUDIT_TABLE and metrics.enabled():
+            frames = conn.info.setdefault("itma_audited", [[]])
+            frames[-1].extend((row.get("action", ""), row.get("details") or {})
+                              for row in multiparams or [params])
+
+    @event.listens_for(engine, "savepoint")
+    def _savepoint(conn: Any, _name: Any) -> None:
+        if metrics.enabled():
+            conn.info.setdefault("itma_audited", [[]]).append([])
+
+    @event.listens_for(engine, "release_savepoint")
+    def _released(conn: Any, _name: Any, _context: Any) -> None:
+        frames = conn.info.get("itma_audited")
+        if frames and len(frames) > 1:
+            frames[-2].extend(frames.pop())
+
+    @event.listens_for(engine, "rollback_savepoint")
+    def _rolled_back_savepoint(conn: Any, _name: Any, _context: Any) -> None:
+        frames = conn.info.get("itma_audited")
+        if frames and len(frames) > 1:
+            frames.pop()
+
+    @event.listens_for(engine, "commit")
+    def _committed(conn: Any) -> None:
+        frames = conn.info.pop("itma_audited", None)
+        if frames:
+            metrics.audited(fact for frame in frames for fact in frame)
+
+    @event.listens_for(engine, "rollback")
+    def _rolled_back(conn: Any) -> None:
+        conn.info.pop("itma_audited", None)
+
+
 def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
@@ -68,6 +123,7 @@ def make_engine(url: str) -> Engine:
     except ModuleNotFoundError as exc:
         raise ConfigError(
             f"ITMA_DATABASE_URL: the driver module {exc.name!r} is not installed") from exc
+    _observe(engine)
     return engine
 
 

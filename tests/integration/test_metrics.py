@@ -1,0 +1,286 @@
+"""GET /metrics and the log id end to end: a scripted session against the running `serve`.
+
+Real parts: serve as a subprocess (Slack over signed HTTP into a local Web API mock, the SMTP
+listener for a mail reply, the eID link page behind a "proxy" header), a relay that refuses
+connections so mail deliveries fail and stay pending, the database on both backends.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import re
+import smtplib
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import func, select, update
+
+from core import logs, nrn
+from core.models import Collaborator, LinkToken, Officer, OutboxMessage, OutboxState
+from core.services import links, requests
+from core.services.access import link_identity, officer_by_email
+from tests.conftest import World
+from tests.integration.test_slack import SECRET, SOPHIE, Slack, buttons
+from tests.support.processes import free_port
+from tests.support.server import serve
+from tests.support.slack_mock import SlackMock
+
+CERT_HEADER = "X-Client-Cert"
+Sample = tuple[str, tuple[tuple[str, str], ...]]
+
+
+@dataclasses.dataclass
+class Deployment:
+    slack: Slack
+    base: str
+    link_base: str
+    smtp_port: int
+    home: Path
+
+
+@pytest.fixture
+def deployment(world: World) -> Iterator[Deployment]:
+    with world.app.unit_of_work() as uow:
+        link_identity(uow, officer_by_email(uow, world.officer), "slack", "T1", SOPHIE,
+                      via="test")
+    settings = world.app.settings
+    smtp_port, link_port = free_port(), free_port()
+    with SlackMock() as mock, serve({
+            "ITMA_HOME": str(settings.home), "ITMA_DATABASE_URL": settings.database_url,
+            "ITMA_SECRET_KEY": settings.secret_key.decode(), "ITMA_SLACK_BOT_TOKEN": "xoxb-test",
+            "ITMA_SLACK_SIGNING_SECRET": SECRET, "ITMA_SLACK_API_URL": mock.api_url,
+            "ITMA_SMTP_LISTEN": f"127.0.0.1:{smtp_port}",
+            "ITMA_LINK_LISTEN": f"127.0.0.1:{link_port}",
+            "ITMA_EID_CERT_HEADER": CERT_HEADER, "ITMA_TRUSTED_PROXIES": "127.0.0.1/32",
+            "ITMA_SMTP_RELAY": f"smtp://127.0.0.1:{free_port()}",  # nobody listens: deferred
+            "ITMA_LOG_FORMAT": "json"}) as base:
+        world.app.settings = dataclasses.replace(
+            settings, slack_bot_token="xoxb-test", slack_signing_secret=SECRET,
+            slack_api_url=mock.api_url)
+        yield Deployment(Slack(base, mock), base, f"http://127.0.0.1:{link_port}", smtp_port,
+                         settings.home)
+
+
+def scrape(base: str) -> tuple[str, dict[Sample, float]]:
+    with urllib.request.urlopen(base + "/metrics", timeout=10) as answer:
+        assert answer.status == 200
+        assert answer.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        text = answer.read().decode()
+    values = {(s.name, tuple(sorted(s.labels.items()))): s.value
+              for family in text_string_to_metric_families(text) for s in family.samples}
+    return text, values
+
+
+def moved(before: dict[Sample, float], after: dict[Sample, float], name: str,
+          **labels: str) -> float:
+    key = (name, tuple(sorted(labels.items())))
+    return after.get(key, 0.0) - before.get(key, 0.0)
+
+
+def wait_for(predicate: Any, timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def log_lines(home: Path) -> list[dict[str, Any]]:
+    path = home / "logs" / "itma.log"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+            if line.startswith("{")]
+
+
+def submit(world: World) -> tuple[int, str]:
+    """A "Nouvelle inscription" from the public site; the token Sophie's mail carries."""
+    number = nrn.generate(random.Random(99), sex="F")
+    with world.app.unit_of_work() as uow:
+        request, _ = requests.submit(uow, {
+            "external_id": "web-metrics", "wants": {
+                "kind": "session", "training_code": "BOSA-101", "session_start": "2027-04-20"},
+            "person": {"surname": "Mertens", "given_names": "Julie", "language": "nl",
+                       "email": "julie.mertens@example.be", "organisation": "BOSA",
+                       "national_register_number": number}})
+        request_id = request.id
+    with world.app.unit_of_work(readonly=True) as uow:
+        notice = next(m for m in uow.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.to_address == world.officer, OutboxMessage.template == "request_new"))
+            if m.context["request_id"] == request_id)
+        return request_id, notice.context["reply_token"]
+
+
+def reply_ok(token: str) -> bytes:
+    return (f"From: Sophie Lambert <sophie@bosa.example>\r\n"
+            f"To: reply+{token}@itma.localhost\r\n"
+            f"Subject: RE: Nouvelle inscription : Mertens Julie (BOSA)\r\n"
+            f"Message-ID: <metrics-1@bosa.example>\r\n"
+            f"In-Reply-To: <{'0' * 16}.{token}@itma.localhost>\r\n"
+            f"Content-Type: text/plain; charset=utf-8\r\n\r\n"
+            f"OK, accord pour Julie, elle en a vraiment besoin cette annee\r\n\r\n"
+            f"> Nouvelle inscription\r\n").encode()
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> int:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}),
+                                    timeout=10) as answer:
+            return answer.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def personal_values(world: World) -> tuple[list[str], list[str]]:
+    """What a label must never carry: (names, addresses and national numbers)."""
+    with world.app.unit_of_work(readonly=True) as uow:
+        people = list(uow.session.scalars(select(Collaborator)))
+        officers = list(uow.session.scalars(select(Officer)))
+        names = [p.surname for p in people] + [p.given_names for p in people]
+        names += [o.display_name for o in officers]
+        exact = [p.email for p in people if p.email] + [o.email for o in officers]
+        exact += ["".join(c for c in world.app.vault.decrypt(p.nrn_encrypted) if c.isdigit())
+                  for p in people]
+    return names, exact
+
+
+def test_a_scripted_session_moves_the_counters_and_no_label_is_personal(
+        deployment: Deployment, world: World) -> None:
+    _, before = scrape(deployment.base)
+    slack = deployment.slack
+    # 1. chat: seats, then an enrollment through buttons (enroll, number, confirm)
+    assert slack.command("places BOSA-101")
+    [first] = slack.command("inscrire Peeters BOSA-101")
+    slack.click("itma_choose_1", "1", message_blocks=first.params["blocks"])
+    _resolved, done = slack.click("itma_confirm", "confirm")
+    assert not buttons(done)
+    # 2. a rejected request: bad signature
+    assert slack.post(b"command=/itma&text=x&user_id=U&team_id=T", "application/x-www-form-"
+                      "urlencoded", secret="wrong") == 401
+    # 3. a mail reply approving a request (SMTP listener)
+    request_id, token = submit(world)
+    with smtplib.SMTP("127.0.0.1", deployment.smtp_port, timeout=10) as smtp:
+        smtp.sendmail("sophie@bosa.example", [f"reply+{token}@itma.localhost"], reply_ok(token))
+    # 4. the link page: an unknown link, a link with a certificate that is no certificate
+    assert get(f"{deployment.link_base}/link/{'x' * 43}") == 404
+    with world.app.unit_of_work() as uow:
+        url = links.issue(uow, "slack", "T1", "UNEWCOMER")
+        # this process's clock is the tests' fixed day; serve's is the real one
+        uow.session.execute(update(LinkToken).values(
+            expires_at=datetime.now(UTC) + timedelta(minutes=10)))
+    path = url.split("/link/", 1)[1]
+    assert get(f"{deployment.link_base}/link/{path}", {CERT_HEADER: "not-a-certificate"}) == 403
+
+    def settled() -> tuple[str, dict[Sample, float]] | None:
+        text, after = scrape(deployment.base)
+        failures = moved(before, after, "itma_outbox_delivery_failures_total", channel="mail",
+                         kind="deferred")
+        slack_sent = moved(before, after, "itma_outbox_deliveries_total", channel="slack")
+        return (text, after) if failures >= 1 and slack_sent >= 1 else None
+
+    text, after = wait_for(settled)
+
+    def delta(name: str, **labels: str) -> float:
+        return moved(before, after, name, **labels)
+
+    assert delta("itma_http_requests_total", front="slack", outcome="ok") == 4
+    assert delta("itma_http_requests_total", front="slack", outcome="unauthorized") == 1
+    assert delta("itma_conversation_turns_total", platform="slack", intent="seats") == 1
+    assert delta("itma_conversation_turns_total", platform="slack", intent="enroll") == 1
+    assert delta("itma_conversation_turns_total", platform="slack", intent="number") == 1
+    assert delta("itma_conversation_turns_total", platform="slack", intent="confirm") == 1
+    # Peeters by chat, Mertens by the mail reply's approval
+    assert delta("itma_enrollments_total", state="enrolled") == 2
+    assert delta("itma_unenrollments_total") == 0
+    assert delta("itma_decisions_total", kind="request", decision="approved", via="mail") == 1
+    assert delta("itma_inbound_mails_total", mailbox="replies", outcome="approved") == 1
+    assert delta("itma_link_attempts_total", outcome="link_unknown") == 1
+    assert delta("itma_link_attempts_total", outcome="malformed") == 1
+    assert delta("itma_database_errors_total", backend="sqlite") == 0
+    # the decision told Sophie in Slack (delivered); every mail is stuck at the dead relay
+    assert delta("itma_outbox_deliveries_total", channel="slack") >= 1
+    with world.app.unit_of_work(readonly=True) as uow:
+        pending = uow.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.channel == "mail", OutboxMessage.state == OutboxState.PENDING))
+    assert pending and after[("itma_outbox_pending", (("channel", "mail"),))] == pending
+    assert after[("itma_outbox_oldest_pending_age_seconds", (("channel", "mail"),))] >= 0
+    assert ("itma_outbox_pending", (("channel", "slack"),)) in after
+    assert request_id
+    # no personal data in any label
+    for (_name, labels) in after:
+        for _key, value in labels:
+            assert re.fullmatch(r"[a-z_]+", value), value
+    names, exact = personal_values(world)
+    label_values = [v for (_n, labels) in after for _k, v in labels]
+    for name in names:
+        assert not any(name.lower() in v for v in label_values if len(name) >= 4), name
+        assert name.lower() not in label_values
+    for value in exact:
+        assert value not in text, value
+    assert not re.search(r"\d", "".join(label_values))
+
+
+def test_one_id_follows_a_mail_reply_and_a_slack_action_to_their_deliveries(
+        deployment: Deployment, world: World) -> None:
+    request_id, token = submit(world)
+    raw = reply_ok(token)
+    with smtplib.SMTP("127.0.0.1", deployment.smtp_port, timeout=10) as smtp:
+        smtp.sendmail("sophie@bosa.example", [f"reply+{token}@itma.localhost"], raw)
+    # the mail's id is its bytes' digest: as the listener received them (the end of line
+    # sent as CRLF, as here, comes back as CRLF)
+    mail_id = logs.mail_id(raw)
+
+    def mail_lines() -> list[dict[str, Any]] | None:
+        lines = [line for line in log_lines(deployment.home) if line["request_id"] == mail_id]
+        delivered = [line for line in lines if line["logger"] == "core.services.outbox"
+                     and line["message"].startswith("slack #")]
+        return lines if delivered else None
+
+    lines = wait_for(mail_lines)
+    messages = [line["message"] for line in lines]
+    assert any(m.startswith("mail <metrics-1@bosa.example> via smtp: approved") for m in messages)
+    assert any(re.match(r"slack #\d+ delivered \(request_decided", m) for m in messages)
+    assert any(re.match(r"mail #\d+ deferred", m) for m in messages)  # reply_done, stuck
+    with world.app.unit_of_work(readonly=True) as uow:
+        rows = list(uow.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.id > 0).order_by(OutboxMessage.id)))
+    queued = [r for r in rows if r.context.get(logs.OUTBOX_KEY) == mail_id]
+    assert {r.template for r in queued} >= {"reply_done", "request_decided"}
+    # a Slack command: the request, its turn and the delivery of what it queued share an id
+    slack = deployment.slack
+    [first] = slack.command("inscrire Dupont Marie BOSA-101")
+    slack.click("itma_choose_1", "1", message_blocks=first.params["blocks"])
+    slack.click("itma_confirm", "confirm")
+
+    def confirm_turn() -> dict[str, Any] | None:
+        turns = [line for line in log_lines(deployment.home) if line["message"] == "turn"
+                 and line.get("intent") == "confirm"]
+        return turns[-1] if turns else None
+
+    turn = wait_for(confirm_turn)
+    assert turn["platform"] == "slack" and turn["request_id"]
+    with world.app.unit_of_work(readonly=True) as uow:
+        confirmation = [r for r in uow.session.scalars(select(OutboxMessage))
+                        if r.context.get(logs.OUTBOX_KEY) == turn["request_id"]]
+    assert confirmation and all(r.channel == "mail" for r in confirmation)
+
+    def delivery() -> list[dict[str, Any]] | None:
+        found = [line for line in log_lines(deployment.home)
+                 if line["request_id"] == turn["request_id"]
+                 and line["logger"] == "core.services.outbox"]
+        return found or None
+
+    assert re.match(r"mail #\d+ deferred", wait_for(delivery)[0]["message"])
+    # and not a national number, a token or the reply's words in the whole log
+    text = (deployment.home / "logs" / "itma.log").read_text(encoding="utf-8")
+    assert token not in text and "vraiment besoin" not in text
+    assert request_id
