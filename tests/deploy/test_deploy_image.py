@@ -204,6 +204,24 @@ def test_every_setting_is_in_the_example_and_the_operations_guide() -> None:
     assert documented - keys - {"ITMA_LANGUAGE", "ITMA_CARD_PIN"} == set(), "no such setting"
 
 
+def test_the_example_settings_load(tmp_path: Path) -> None:
+    """Its uncommented lines, read as systemd and compose read them (quotes removed), are valid
+    settings once the secret is filled in."""
+    env = {"ITMA_HOME": str(tmp_path)}
+    for line in (DEPLOY / "itma.env.example").read_text().splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            assert key == key.strip() and key.startswith("ITMA_"), line
+            env[key] = value[1:-1] if value[:1] == value[-1:] == '"' else value
+            assert '"' not in env[key] and "$" not in env[key], line
+    assert env.pop("ITMA_SECRET_KEY") == ""  # to be filled in: never a shipped key
+    settings = config.load_settings({**env, "ITMA_SECRET_KEY": "0123456789abcdef0123"})
+    assert settings.mail_from == "ITMA <noreply@itma.example.be>"
+    assert settings.eid.cert_header == "X-Client-Cert"
+    assert settings.database_url.startswith("postgresql+psycopg://")
+    assert not (tmp_path / "secret.key").exists()
+
+
 # --- the wheel ----------------------------------------------------------------------------------
 
 
