@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import random
 import re
 import smtplib
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -25,7 +28,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select, update
 
 from core import logs, nrn
-from core.models import Collaborator, LinkToken, Officer, OutboxMessage, OutboxState
+from core.models import (
+    Collaborator,
+    EnrollmentState,
+    LinkToken,
+    Officer,
+    OutboxMessage,
+    OutboxState,
+)
 from core.services import links, requests
 from core.services.access import link_identity, officer_by_email
 from tests.conftest import World
@@ -35,6 +45,9 @@ from tests.support.server import serve
 from tests.support.slack_mock import SlackMock
 
 CERT_HEADER = "X-Client-Cert"
+ROOT = Path(__file__).resolve().parents[2]
+ENV = {**{k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
+       "PYTHONPATH": str(ROOT)}
 Sample = tuple[str, tuple[tuple[str, str], ...]]
 
 
@@ -284,3 +297,61 @@ def test_one_id_follows_a_mail_reply_and_a_slack_action_to_their_deliveries(
     text = (deployment.home / "logs" / "itma.log").read_text(encoding="utf-8")
     assert token not in text and "vraiment besoin" not in text
     assert request_id
+
+
+RECORD = """
+import sys, time
+from pathlib import Path
+from core import metrics
+metrics.enable(Path(sys.argv[1]), short_lived=sys.argv[2] == "short")
+for _ in range(int(sys.argv[3])):
+    metrics.link_attempt("linked")
+if sys.argv[4] == "scrape":
+    print(metrics.exposition().decode())
+sys.stdout.flush()
+if sys.argv[4] == "stay":
+    print("ready", flush=True)
+    time.sleep(60)
+"""
+
+
+def record(home: Path, times: int, mode: str = "exit", lifetime: str = "long") -> str:
+    done = subprocess.run([sys.executable, "-c", RECORD, str(home), lifetime, str(times), mode],
+                          capture_output=True, text=True, timeout=60, check=True,
+                          env=ENV)
+    return done.stdout
+
+
+def linked(exposition: str) -> float:
+    return {(s.name, tuple(s.labels.items())): s.value
+            for f in text_string_to_metric_families(exposition) for s in f.samples}[
+        ("itma_link_attempts_total", (("outcome", "linked"),))]
+
+
+def test_processes_of_one_host_add_up_and_counters_never_go_back(tmp_path: Path) -> None:
+    home, files = tmp_path, tmp_path / "metrics"
+    alive = subprocess.Popen([sys.executable, "-c", RECORD, str(home), "long", "2", "stay"],
+                             stdout=subprocess.PIPE, text=True,
+                             env=ENV)
+    try:
+        assert alive.stdout is not None and alive.stdout.readline().strip() == "ready"
+        record(home, 3)  # exits without folding: its file stays, as after a crash
+        assert linked(record(home, 0, "scrape")) == 5  # the dead one folded, the live one read
+        assert (files / f"counter_{alive.pid}.db").exists()
+    finally:
+        alive.kill()
+        alive.wait()
+    record(home, 1, lifetime="short")  # an MTA pipe: folds its own file when it exits
+    assert linked(record(home, 0, "scrape")) == 6
+    left = sorted(p.name for p in files.glob("counter_*.db"))
+    # the archive, and the last scraper's own file (it exited without folding, like a crash):
+    # the live process's and the MTA pipe's were folded
+    assert len(left) == 2 and "counter_archive.db" in left, left
+    assert f"counter_{alive.pid}.db" not in left
+
+
+def test_every_refusal_of_the_eid_check_has_its_own_label() -> None:
+    from core import eid, metrics
+
+    assert set(eid.REASONS) <= set(metrics.LINK_OUTCOMES)
+    assert set(metrics.ENROLLMENT_STATES) == {str(s) for s in EnrollmentState}
