@@ -183,7 +183,15 @@ def test_a_scripted_session_moves_the_counters_and_no_label_is_personal(
     request_id, token = submit(world)
     with smtplib.SMTP("127.0.0.1", deployment.smtp_port, timeout=10) as smtp:
         smtp.sendmail("sophie@bosa.example", [f"reply+{token}@itma.localhost"], reply_ok(token))
-    # 4. the link page: an unknown link, a link with a certificate that is no certificate
+    # 4. a mail to the helpdesk: a ticket
+    with smtplib.SMTP("127.0.0.1", deployment.smtp_port, timeout=10) as smtp:
+        smtp.sendmail("sophie@bosa.example", ["helpdesk-itma@itma.localhost"], (
+            b"From: Sophie Lambert <sophie@bosa.example>\r\n"
+            b"To: helpdesk-itma@itma.localhost\r\nSubject: lecteur de carte eID\r\n"
+            b"Message-ID: <metrics-hd@bosa.example>\r\n\r\n"
+            b"Bonjour, mon lecteur de carte eID ne lit plus ma carte d'identite pour lier "
+            b"mon compte Slack. Que faire ?\r\n"))
+    # 5. the link page: an unknown link, a link with a certificate that is no certificate
     assert get(f"{deployment.link_base}/link/{'x' * 43}") == 404
     with world.app.unit_of_work() as uow:
         url = links.issue(uow, "slack", "T1", "UNEWCOMER")
@@ -216,6 +224,8 @@ def test_a_scripted_session_moves_the_counters_and_no_label_is_personal(
     assert delta("itma_unenrollments_total") == 0
     assert delta("itma_decisions_total", kind="request", decision="approved", via="mail") == 1
     assert delta("itma_inbound_mails_total", mailbox="replies", outcome="approved") == 1
+    assert delta("itma_inbound_mails_total", mailbox="helpdesk", outcome="ticket_opened") == 1
+    assert delta("itma_helpdesk_tickets_total", category="eid") == 1
     assert delta("itma_link_attempts_total", outcome="link_unknown") == 1
     assert delta("itma_link_attempts_total", outcome="malformed") == 1
     assert delta("itma_database_errors_total", backend="sqlite") == 0
