@@ -39,12 +39,15 @@ from core.models import (
 from core.services import links, requests
 from core.services.access import link_identity, officer_by_email
 from tests.conftest import World
+from tests.helpdesk import batch
 from tests.integration.test_slack import SECRET, SOPHIE, Slack, buttons
+from tests.support.dovecot import dovecot
 from tests.support.processes import free_port
 from tests.support.server import serve
 from tests.support.slack_mock import SlackMock
 
 CERT_HEADER = "X-Client-Cert"
+HELPDESK_USER = "helpdesk-itma"
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**{k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
        "PYTHONPATH": str(ROOT)}
@@ -365,3 +368,28 @@ def test_every_refusal_of_the_eid_check_has_its_own_label() -> None:
 
     assert set(eid.REASONS) <= set(metrics.LINK_OUTCOMES)
     assert set(metrics.ENROLLMENT_STATES) == {str(s) for s in EnrollmentState}
+
+
+def test_the_imap_mailbox_read_shows_its_lag_and_what_it_found(world: World) -> None:
+    settings = world.app.settings
+    with dovecot() as server:
+        server.append(HELPDESK_USER, batch.text("imap-m1", batch.PIETER, "eID werkt niet",
+                                                "Mijn kaartlezer wordt niet herkend."))
+        with serve({"ITMA_HOME": str(settings.home), "ITMA_DATABASE_URL": settings.database_url,
+                    "ITMA_SECRET_KEY": settings.secret_key.decode(),
+                    "ITMA_HELPDESK_IMAP_URL": server.url(HELPDESK_USER)}) as base:
+
+            def read() -> dict[Sample, float] | None:
+                _text, values = scrape(base)
+                key = ("itma_inbound_mails_total", (("mailbox", "helpdesk"),
+                                                    ("outcome", "ticket_opened")))
+                return values if values.get(key) == 1 else None
+
+            values = wait_for(read, timeout=30)
+    helpdesk = (("mailbox", "helpdesk"),)
+    polled = values[("itma_imap_last_poll_timestamp_seconds", helpdesk)]
+    assert abs(time.time() - polled) < 60
+    assert 0 <= values[("itma_imap_lag_seconds", helpdesk)] < 60
+    assert values[("itma_imap_messages_waiting", helpdesk)] in (0, 1)
+    assert values[("itma_helpdesk_tickets_total", (("category", "eid"),))] == 1
+    assert ("itma_imap_lag_seconds", (("mailbox", "replies"),)) not in values  # not configured
