@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from functools import wraps
+from functools import lru_cache, wraps
 from typing import Any, TypeVar
 
 OUTBOX_KEY = "log_request_id"
@@ -115,9 +115,10 @@ def redact(text: str) -> str:
     return text
 
 
-def _mail_fragments(raw: bytes) -> list[str]:
+@lru_cache(maxsize=16)
+def _mail_fragments(raw: bytes) -> tuple[str, ...]:
     """The lines of a mail's body as it may be quoted: as sent, and decoded from
-    quoted-printable and base64, longest first."""
+    quoted-printable and base64, longest first (read once per mail, however many lines)."""
     _head, sep, body = raw.partition(b"\r\n\r\n")
     if not sep:
         _head, sep, body = raw.partition(b"\n\n")
@@ -134,7 +135,7 @@ def _mail_fragments(raw: bytes) -> list[str]:
                 continue
     fragments = {line.strip() for text in texts
                  for line in re.split(r"[\r\n]+|<[^>]{0,200}>", text.decode("utf-8", "replace"))}
-    return sorted((f for f in fragments if len(f) >= 12), key=len, reverse=True)
+    return tuple(sorted((f for f in fragments if len(f) >= 12), key=len, reverse=True))
 
 
 def _without_mail(text: str, raw: bytes) -> str:
