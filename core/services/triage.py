@@ -7,13 +7,15 @@ the four languages; the words, their weights and the function words of each lang
 templates/helpdesk/triage.toml, so staff can teach the triage a phrase without touching code.
 
 Two readers, combined. The rules: weighted phrases of templates/helpdesk/triage.toml (points per
-category, "other" when no category reaches the threshold). The model: a multinomial naive Bayes
-over the words and the letter 4-grams of the mail, trained on our own labelled mails
-(templates/helpdesk/model.json, written by `python -m bench.helpdesk.train`; no download, no
-cloud). Each gives a distribution over the eight categories; the mail's is their weighted mean
-(the rules count `rules_weight` times, the model once), so the rules decide when they are sure
-and the model when they are not (no phrase found, a tie, two categories close); the confidence
-is the winner's share of that mean. Without model.json the rules decide alone.
+category, "other" when no category reaches the threshold). The model: over the words and the
+letter 4-grams of the mail (which survive typos, a missing accent, a new compound), a
+multinomial naive Bayes and a multinomial logistic regression, averaged, trained on our own
+labelled mails (templates/helpdesk/model.json, written by `python -m bench.helpdesk.train`; no
+download, no cloud). Each gives a distribution over the eight categories; the mail's is their
+weighted mean (the rules count `rules_weight` times, the model once), so the rules decide when
+they are sure and the model when they are not (no phrase found, a tie, two categories close);
+the confidence is the winner's share of that mean. Without model.json the rules decide alone.
+The weights were chosen by leave-one-set-out cross-validation (bench/helpdesk/crossval.py).
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ import json
 import math
 import re
 import tomllib
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from core.config import TEMPLATES_DIR, ConfigError
 from core.text import fold
@@ -90,6 +94,12 @@ def rules() -> _Rules:
         data = tomllib.loads(path.read_text("utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from exc
+    model()
+    return vocabulary(data)
+
+
+def vocabulary(data: dict[str, Any]) -> _Rules:
+    """The rules of a parsed triage.toml (the shipped one, or an older one the bench replays)."""
     patterns: dict[str, list[_Pattern]] = {}
     for category in CATEGORIES:
         table = data.get("categories", {}).get(category, {})
@@ -111,7 +121,6 @@ def rules() -> _Rules:
             by_word.setdefault(text, []).append(pattern)
         else:
             scanned.append(pattern)
-    model()
     return _Rules(patterns, languages, float(data.get("threshold", 2.0)),
                   float(data.get("subject_bonus", 0.5)), drafts, by_word, scanned)
 
@@ -141,10 +150,9 @@ def _found(pattern: _Pattern, tokens: list[str]) -> bool:
                for start, word in enumerate(tokens))
 
 
-def _hits(tokens: list[str]) -> set[_Pattern]:
+def _hits(tokens: list[str], found: _Rules) -> set[_Pattern]:
     """The patterns found; a hyphenated word's parts count as words for one-word patterns
     (CSV-import holds import), not inside phrases (tenez-moi au courant stays one phrase)."""
-    found = rules()
     hits = {pattern for start, word in enumerate(tokens)
             for pattern in found.by_word.get(word, ()) if _follows(pattern, tokens, start)}
     parts = {part for word in tokens if "-" in word for part in word.split("-") if part}
@@ -157,12 +165,13 @@ def _hits(tokens: list[str]) -> set[_Pattern]:
     return hits
 
 
-def scores(subject: str, body: str) -> dict[str, float]:
+def scores(subject: str, body: str, found: _Rules | None = None) -> dict[str, float]:
     """Points per category: each pattern found once, more when the subject names it."""
-    bonus = rules().subject_bonus
-    in_subject = _hits(words(subject))
+    found = found or rules()
+    bonus = found.subject_bonus
+    in_subject = _hits(words(subject), found)
     points = dict.fromkeys(CATEGORIES, 0.0)
-    for pattern in in_subject | _hits(words(body)):
+    for pattern in in_subject | _hits(words(body), found):
         points[pattern.category] += pattern.weight * (1 + bonus * (pattern in in_subject))
     return points
 
@@ -173,10 +182,16 @@ def classify(subject: str, body: str) -> tuple[str, float, dict[str, float]]:
     found = model()
     if found is None:
         return (*_rules_choice(points), points)
-    mixed = _mixture(_rules_distribution(points), found.distribution(subject, body),
-                     found.rules_weight)
+    return (*combine(points, found.distribution(subject, body), found.rules_weight), points)
+
+
+def combine(points: dict[str, float], learned: dict[str, float],
+            rules_weight: float) -> tuple[str, float]:
+    """The rules' points and the model's distribution as one choice: the category with the
+    largest weighted mean of the two distributions, and that mean as the confidence."""
+    mixed = _mixture(_rules_distribution(points), learned, rules_weight)
     best = max(CATEGORIES, key=lambda c: (mixed[c], -CATEGORIES.index(c)))
-    return best, round(mixed[best], 3), points
+    return best, round(mixed[best], 3)
 
 
 def _rules_choice(points: dict[str, float]) -> tuple[str, float]:
@@ -218,8 +233,9 @@ def _confidence(points: dict[str, float], best: str, threshold: float) -> float:
 
 def model_features(subject: str, body: str) -> list[str]:
     """What the model reads: the words (the subject's twice) and the letter 4-grams of each
-    word, marked at its edges (`<imp`, `port`, `ort>`), so that a new compound or an
-    inflection still shares most of its features with the words it was trained on."""
+    word, marked at its edges (`<imp`, `port`, `ort>`), so that a new compound, an inflection,
+    a typo or a missing accent still shares most of its features with the words it was
+    trained on."""
     tokens = words(subject) * 2 + words(body)
     found = [f"w:{w}" for w in tokens]
     for word in tokens:
@@ -228,28 +244,57 @@ def model_features(subject: str, body: str) -> list[str]:
     return found
 
 
+def logistic_input(features: list[str]) -> dict[str, float]:
+    """The logistic model's input: each feature once, worth 1 + log(count), the whole scaled
+    to length 1 (a long mail is not surer than a short one, a word said three times counts a
+    little more than once)."""
+    counted = {f: 1.0 + math.log(n) for f, n in Counter(features).items()}
+    norm = math.sqrt(sum(v * v for v in counted.values())) or 1.0
+    return {f: v / norm for f, v in counted.items()}
+
+
+def _softmax(values: list[float], temperature: float = 1.0) -> list[float]:
+    top = max(values)
+    exps = [math.exp((v - top) / temperature) for v in values]
+    total = sum(exps)
+    return [e / total for e in exps]
+
+
 @dataclass(frozen=True)
 class _Model:
-    log_priors: dict[str, float]
+    """Two learners over the same features, averaged: a multinomial naive Bayes (counts every
+    occurrence as evidence; good with few examples) and a multinomial logistic regression
+    (weighs features against each other, so words every category uses count for nothing)."""
+
+    log_priors: tuple[float, ...]
     log_probs: dict[str, tuple[float, ...]]
     """Per feature, its log-probability in each category (CATEGORIES order)."""
     unseen: tuple[float, ...]
     temperature: float
+    weights: dict[str, tuple[float, ...]]
+    """The logistic model's weight of each feature per category."""
+    bias: tuple[float, ...]
     rules_weight: float
 
     def distribution(self, subject: str, body: str) -> dict[str, float]:
-        """The posterior over the categories, tempered: naive Bayes counts every feature as
-        independent evidence and would be sure of everything; divided by `temperature` its
-        probabilities say how sure it is on mails it never saw."""
-        totals = [self.log_priors[c] for c in CATEGORIES]
-        for feature in model_features(subject, body):
-            values = self.log_probs.get(feature, self.unseen)
-            for i, value in enumerate(values):
-                totals[i] += value
-        top = max(totals)
-        exps = [math.exp((t - top) / self.temperature) for t in totals]
-        total = sum(exps)
-        return {c: e / total for c, e in zip(CATEGORIES, exps, strict=True)}
+        """The mean of the two learners' distributions. Naive Bayes counts every feature as
+        independent evidence and would be sure of everything; its posterior divided by
+        `temperature` says how sure it is on mails it never saw."""
+        counted = Counter(model_features(subject, body))
+        bayes = list(self.log_priors)
+        logistic = list(self.bias)
+        norm = math.sqrt(sum((1.0 + math.log(n)) ** 2 for n in counted.values())) or 1.0
+        for feature, count in counted.items():
+            for i, value in enumerate(self.log_probs.get(feature, self.unseen)):
+                bayes[i] += count * value
+            weights = self.weights.get(feature)
+            if weights is not None:
+                scaled = (1.0 + math.log(count)) / norm  # logistic_input, inlined
+                for i, weight in enumerate(weights):
+                    logistic[i] += weight * scaled
+        mean = [(b + g) / 2 for b, g in zip(_softmax(bayes, self.temperature),
+                                            _softmax(logistic), strict=True)]
+        return dict(zip(CATEGORIES, mean, strict=True))
 
 
 def model() -> _Model | None:
@@ -264,23 +309,34 @@ def _model_at(path: Path) -> _Model | None:
     if not path.exists():
         return None
     try:
-        data = json.loads(path.read_text("utf-8"))
-        counts: dict[str, dict[str, int]] = data["counts"]
-        documents: dict[str, int] = data["documents"]
-        alpha, size = float(data["alpha"]), int(data["vocabulary_size"])
-        totals = {c: sum(found.get(c, 0) for found in counts.values()) + data["dropped"].get(c, 0)
-                  for c in CATEGORIES}
+        return trained(json.loads(path.read_text("utf-8")))
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(f"{path}: {exc}") from exc
+
+
+def trained(data: dict[str, Any]) -> _Model:
+    """The model of a parsed model.json (bench/helpdesk/train.py writes it): counts for the
+    naive Bayes, weights for the logistic regression."""
+    counts: dict[str, dict[str, int]] = data["counts"]
+    documents: dict[str, int] = data["documents"]
+    alpha, size = float(data["alpha"]), int(data["vocabulary_size"])
+    totals = {c: sum(found.get(c, 0) for found in counts.values()) + data["dropped"].get(c, 0)
+              for c in CATEGORIES}
     denominators = {c: math.log(totals[c] + alpha * size) for c in CATEGORIES}
     all_documents = sum(documents.values())
+    logistic = data["logistic"]
+    weights = {f: tuple(float(w) for w in found) for f, found in logistic["weights"].items()}
+    if any(len(found) != len(CATEGORIES) for found in weights.values()):
+        raise ValueError("a logistic weight per category expected")
     return _Model(
-        log_priors={c: math.log(documents.get(c, 0) + 1) - math.log(all_documents + 8)
-                    for c in CATEGORIES},
+        log_priors=tuple(math.log(documents.get(c, 0) + 1) - math.log(all_documents + 8)
+                         for c in CATEGORIES),
         log_probs={f: tuple(math.log(found.get(c, 0) + alpha) - denominators[c]
                             for c in CATEGORIES) for f, found in counts.items()},
         unseen=tuple(math.log(alpha) - denominators[c] for c in CATEGORIES),
-        temperature=float(data["temperature"]), rules_weight=float(data["rules_weight"]))
+        temperature=float(data["temperature"]), weights=weights,
+        bias=tuple(float(b) for b in logistic["bias"]),
+        rules_weight=float(data["rules_weight"]))
 
 
 def detect_language(text: str, default: str | None = None) -> tuple[str, float]:
