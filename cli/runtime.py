@@ -53,6 +53,7 @@ def setup_logging(settings: Settings) -> None:
     # first, so its filter has cleaned the record before any other handler (the console) runs
     root.handlers.insert(0, logs.install(handler, settings.log_format))
     root.setLevel(logging.INFO)
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: every command, address
 
 
 class OneLine(logging.Formatter):

@@ -87,6 +87,17 @@ def for_mail(fn: F) -> F:
 
 # --- Redaction ------------------------------------------------------------------------------
 
+_CODE = re.compile(r"[\w.:#/-]{1,120}")
+
+
+def code(detail: str | None) -> str:
+    """A detail fit for a log line only when it is a code (a reason, a state, an id): prose, a
+    decision's wording or an address may name someone, and is left to the audit."""
+    if not detail:
+        return ""
+    return detail if _CODE.fullmatch(detail) else "[text]"
+
+
 _NRN = re.compile(r"(?<![\d])\d{2}[ ./-]?\d{2}[ ./-]?\d{2}[ ./-]{0,2}\d{3}[ ./-]?\d{2}(?![\d])")
 """Eleven digits, with the separators people type (85.07.30-033.28, 850730 033 28, 85/07/30…),
 checksum or not: a mistyped number is as personal as a valid one."""

@@ -67,7 +67,7 @@ def process(app: App, raw: bytes, *, via: str, recipients: list[str] | None = No
         message_id = message_id_of(raw)
         outcome = Outcome(MALFORMED, record_malformed(app, raw, message_id, exc, "helpdesk"))
     log.info("helpdesk %s via %s: %s %s", reply_tokens.redact(message_id[:200]), via,
-             outcome.reason, outcome.detail)
+             outcome.reason, logs.code(outcome.detail))
     metrics.inbound_mail("helpdesk", outcome.reason)
     return outcome
 

@@ -205,7 +205,7 @@ def _recorded(reading: Reading, outcome: Outcome) -> None:
     """The one place an outcome is reported, after its commit."""
     with logs.bound(logs.mail_id(reading.raw), mail=reading.raw):  # its id; its text kept out
         log.info("mail %s via %s: %s %s", reply_tokens.redact(reading.message_id[:200]),
-                 reading.via, outcome.reason, reply_tokens.redact(outcome.detail))
+                 reading.via, outcome.reason, logs.code(outcome.detail))
     metrics.inbound_mail("replies", outcome.reason)
 
 

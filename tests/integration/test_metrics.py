@@ -309,6 +309,8 @@ def test_one_id_follows_a_mail_reply_and_a_slack_action_to_their_deliveries(
     # and not a national number, a token or the reply's words in the whole log
     text = (deployment.home / "logs" / "itma.log").read_text(encoding="utf-8")
     assert token not in text and "vraiment besoin" not in text
+    for name in ("Mertens", "Julie", "Dupont", "Marie", "Sophie Lambert"):
+        assert name not in text, name
     assert request_id
 
 
