@@ -8,6 +8,7 @@ lives here: the conversation engine and the core services decide everything.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import json
 import logging
@@ -23,6 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import slack_blocks as blocks
 from bot import slack_files
+from bot.slack_http import KeepAlive
 from core import i18n
 from core.app import App
 from core.conversation import Engine, Inbound, Reply, desk
@@ -158,17 +160,43 @@ def build(app: App, engine: Engine, client: AsyncWebClient, signing_secret: str 
                     **bolt_options)
 
     work = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="slack-work")
+    http = KeepAlive()
+
+    @bolt.middleware
+    async def keep_alive(next: Callable[[], Awaitable[Any]]) -> None:
+        """Every post of this request (answer, Web API call) over the loop's one session."""
+        http.attach(bolt.client)
+        await next()
 
     async def run(fn: Callable[..., Any], *args: Any) -> Any:
         """Core work off the event loop, on its own threads, so acks never queue behind it."""
-        return await asyncio.get_running_loop().run_in_executor(work, fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(  # with the request's log id
+            work, contextvars.copy_context().run, fn, *args)
+
+    def once_then_handle(key: str | None, inbound: Inbound) -> Reply | None:
+        """The redelivery check and the engine's turn in one trip to a worker thread; None for
+        a delivery Slack sent again (X-Slack-Retry-Num), which is handled once."""
+        if key and not deliveries.first_time(app, key):
+            log.info("slack delivery %s already handled; ignored", key)
+            return None
+        return engine.handle(inbound)
 
     async def converse(inbound: Inbound, place: Place | None = None) -> Reply:
+        reply = await converse_once(None, inbound, place)
+        assert reply is not None
+        return reply
+
+    async def converse_once(body: dict[str, Any] | None, inbound: Inbound,
+                            place: Place | None = None) -> Reply | None:
+        """The engine's turn (with a progress line where the answer goes), after the redelivery
+        check of `body` when given."""
+        key = delivery_key(body) if body is not None else None
         progress = place.progress() if place is not None else None
-        if progress is None:
-            return await run(engine.handle, inbound)
-        reply: Reply = await run(engine.handle, dataclasses.replace(inbound, progress=progress))
-        await progress.settle()
+        if progress is not None:
+            inbound = dataclasses.replace(inbound, progress=progress)
+        reply: Reply | None = await run(once_then_handle, key, inbound)
+        if progress is not None:
+            await progress.settle()
         return reply
 
     async def receive(team: str, user: str, files: list[dict[str, Any]], text: str | None,
@@ -198,13 +226,12 @@ def build(app: App, engine: Engine, client: AsyncWebClient, signing_secret: str 
     async def on_command(ack: Any, body: dict[str, Any], command: dict[str, Any],
                          respond: Any) -> None:
         await ack()
-        if not await fresh(body):
-            return
         text = (command.get("text") or "").strip() or "?"
-        place = Place(bolt.client, respond=respond, user=command["user_id"])
-        reply = await converse(Inbound(channel_of(command["team_id"]), command["user_id"],
-                                       text=text), place)
-        await place.post(reply)
+        place = Place(bolt.client, respond=http.respond(respond), user=command["user_id"])
+        reply = await converse_once(body, Inbound(channel_of(command["team_id"]),
+                                                  command["user_id"], text=text), place)
+        if reply is not None:
+            await place.post(reply)
 
     @bolt.event("message")
     async def on_message(event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
@@ -291,7 +318,7 @@ def build(app: App, engine: Engine, client: AsyncWebClient, signing_secret: str 
         else:
             step = "choose:" + str(action.get("value"))
         team = body.get("team", {}).get("id") or body["user"]["team_id"]
-        place = _place_of_click(body, bolt.client, respond)
+        place = _place_of_click(body, bolt.client, http.respond(respond))
         reply = await converse(Inbound(channel_of(team), body["user"]["id"], action=step), place)
         await place.resolve(_message_text(body), i18n.t(reply.language, "buttons.chosen",
                                                         label=_clicked_label(action)))
