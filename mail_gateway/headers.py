@@ -18,6 +18,7 @@ from email.header import decode_header, make_header
 from email.headerregistry import AddressHeader
 from email.message import EmailMessage
 from email.utils import getaddresses
+from functools import lru_cache
 
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _UNSAFE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\ud800-\udfff]")
@@ -84,35 +85,7 @@ class Headers:
         """
         if len(self._from) != 1:
             return None, f"{len(self._from)} From headers"
-        raw = self._from[0]
-        if len(raw) > MAX_FROM:
-            return None, "From too long"
-        try:
-            header = policy.default.header_factory("From", raw)
-        except Exception:  # the registry is lenient; anything it cannot take is ambiguous
-            return None, "unreadable From"
-        assert isinstance(header, AddressHeader)
-        if len(header.groups) != 1 or header.groups[0].display_name is not None:
-            return None, "From is a group or a list"
-        if len(header.addresses) != 1:
-            return None, "From holds several mailboxes"
-        if any(isinstance(defect, InvalidHeaderDefect) for defect in header.defects):
-            return None, "From is not a valid mailbox"
-        address = header.addresses[0]
-        if not address.username or not address.domain:
-            return None, "From has no complete address"
-        text = clean(raw)
-        try:
-            decoded = str(make_header(decode_header(text)))
-        except (ValueError, LookupError, UnicodeError):
-            decoded = text
-        if _at_signs(text) > 1 or _at_signs(decoded) > 1 or _at_signs(
-                clean(address.display_name)):
-            return None, "address-like text beside the From address"
-        spec = address.addr_spec
-        if clean(spec) != spec:
-            return None, "undecodable From address"
-        return spec.lower(), ""
+        return _sender(self._from[0])
 
     def subject(self) -> str:
         raw = self.get("Subject")[:MAX_SUBJECT]
@@ -122,3 +95,37 @@ class Headers:
             return " ".join(clean(str(make_header(decode_header(raw)))).split())
         except (ValueError, LookupError, UnicodeError):
             return raw
+
+
+@lru_cache(maxsize=1024)
+def _sender(raw: str) -> tuple[str | None, str]:
+    """Headers.sender for one From value: a pure function of it, and an officer's From is the
+    same in every reply, so it is read once (the header parser is slow)."""
+    if len(raw) > MAX_FROM:
+        return None, "From too long"
+    try:
+        header = policy.default.header_factory("From", raw)
+    except Exception:  # the registry is lenient; anything it cannot take is ambiguous
+        return None, "unreadable From"
+    assert isinstance(header, AddressHeader)
+    if len(header.groups) != 1 or header.groups[0].display_name is not None:
+        return None, "From is a group or a list"
+    if len(header.addresses) != 1:
+        return None, "From holds several mailboxes"
+    if any(isinstance(defect, InvalidHeaderDefect) for defect in header.defects):
+        return None, "From is not a valid mailbox"
+    address = header.addresses[0]
+    if not address.username or not address.domain:
+        return None, "From has no complete address"
+    text = clean(raw)
+    try:
+        decoded = str(make_header(decode_header(text)))
+    except (ValueError, LookupError, UnicodeError):
+        decoded = text
+    if _at_signs(text) > 1 or _at_signs(decoded) > 1 or _at_signs(
+            clean(address.display_name)):
+        return None, "address-like text beside the From address"
+    spec = address.addr_spec
+    if clean(spec) != spec:
+        return None, "undecodable From address"
+    return spec.lower(), ""

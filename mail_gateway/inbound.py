@@ -22,13 +22,14 @@ import re
 from dataclasses import dataclass
 from email.message import EmailMessage
 
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from core import clock, logs, metrics, phrases
 from core.app import App, UnitOfWork
 from core.db import DatabaseError
 from core.errors import DomainError
-from core.models import ReplyToken
+from core.models import Officer, ReplyToken
 from core.services import access, deliveries, reply_tokens, requests
 from mail_gateway import authentication
 from mail_gateway.automatic import automatic_reason
@@ -195,6 +196,7 @@ def decide_all(app: App, readings: list[Reading]) -> list[Outcome]:
         outcomes = [r.outcome for r in readings if r.outcome is not None]
     else:
         with app.unit_of_work() as uow:
+            _prepare(uow, readings)
             outcomes = [_isolated(uow, reading) for reading in readings]
     for reading, outcome in zip(readings, outcomes, strict=True):
         _recorded(reading, outcome)
@@ -209,9 +211,46 @@ def _recorded(reading: Reading, outcome: Outcome) -> None:
     metrics.inbound_mail("replies", outcome.reason)
 
 
+_FRESH = "itma.mail.fresh_deliveries"
+_FORGOTTEN = "itma.mail.forgotten_deliveries"
+_CHAT_ACCOUNTS = "itma.mail.chat_accounts"
+_TOKENS = "itma.mail.tokens"
+
+
+def _prepare(uow: UnitOfWork, readings: list[Reading]) -> None:
+    """What every reply of the batch reads or writes first, one statement each for the batch:
+    the delivery records (INSERT … ON CONFLICT DO NOTHING of every Message-ID) and the reply
+    tokens with their officers and requests (into the session, where each reply finds its own
+    without a query)."""
+    received = [(r.raw, r.received) for r in readings if r.received is not None]
+    uow.session.info[_FRESH] = deliveries.record_all(
+        uow.session, [_delivery_key(got.headers, raw) for raw, got in received])
+    uow.session.info[_FORGOTTEN] = set()
+    hashes = {reply_tokens.token_hash(token) for _raw, got in received for token in got.tokens
+              if reply_tokens.TOKEN.match(token)}
+    if hashes:  # held here: the session's identity map keeps only weak references
+        uow.session.info[_TOKENS] = uow.session.scalars(
+            select(ReplyToken).where(ReplyToken.token_hash.in_(hashes))).all()
+
+
+def _first_delivery(uow: UnitOfWork, key: str) -> bool:
+    """Whether this reply is the first with its Message-ID (recorded by `_prepare`)."""
+    key = key[:200]
+    fresh: set[str] | None = uow.session.info.get(_FRESH)
+    forgotten: set[str] = uow.session.info.get(_FORGOTTEN, set())
+    if fresh is None or key in forgotten:  # recorded by a reply that failed: record anew
+        forgotten.discard(key)
+        return _first_time(uow, key)
+    if key in fresh:
+        fresh.remove(key)
+        return True
+    return False
+
+
 def _isolated(uow: UnitOfWork, reading: Reading) -> Outcome:
     if reading.outcome is not None:
         return reading.outcome
+    claimed = set(uow.session.info.get(_FRESH, ()))
     try:
         with logs.bound(logs.mail_id(reading.raw), mail=reading.raw), \
                 uow.session.begin_nested():  # what it queues carries the mail's log id
@@ -219,6 +258,12 @@ def _isolated(uow: UnitOfWork, reading: Reading) -> Outcome:
     except (DatabaseError, OperationalError):
         raise  # the connection or the database: the whole batch is retried
     except Exception as exc:
+        if reading.received is not None:  # its delivery record goes with its work
+            key = _delivery_key(reading.received.headers, reading.raw)[:200]
+            if key in claimed and key not in uow.session.info.get(_FRESH, ()):
+                with uow.session.begin_nested():
+                    deliveries.forget(uow.session, key)
+                uow.session.info[_FORGOTTEN].add(key)
         return Outcome(MALFORMED, record_malformed_in(uow, reading.raw,
                                                       message_id_of(reading.raw), exc, "mail"))
 
@@ -235,7 +280,7 @@ def _decide_reading(uow: UnitOfWork, reading: Reading) -> Outcome:
         return Outcome(reason, detail)
     received = reading.received
     assert received is not None
-    if not _first_time(uow, _delivery_key(received.headers, reading.raw)):
+    if not _first_delivery(uow, _delivery_key(received.headers, reading.raw)):
         return Outcome(DUPLICATE)
     return _act(uow, received)
 
@@ -350,12 +395,20 @@ def _decide(uow: UnitOfWork, token: ReplyToken, approve: bool, reason: str | Non
     reply_tokens.use(token)
     outcome = phrases.decision_facts(decision)
     uow.enqueue_mail(officer.email, language, "reply_done", {**facts, "decision": outcome})
-    for identity in officer.identities:
-        if identity.platform in requests.CHAT_PLATFORMS:
-            uow.enqueue_chat(identity.platform, f"{identity.workspace}:{identity.user_ref}",
-                             language, "request_decided", outcome)
+    for platform, address in _chat_accounts(uow, officer):
+        uow.enqueue_chat(platform, address, language, "request_decided", outcome)
     return Outcome("approved" if approve else "refused",
                    phrases.decision_text(language, outcome))
+
+
+def _chat_accounts(uow: UnitOfWork, officer: Officer) -> list[tuple[str, str]]:
+    """(platform, address) of the officer's linked chat accounts, read once per batch."""
+    known: dict[int, list[tuple[str, str]]] = uow.session.info.setdefault(_CHAT_ACCOUNTS, {})
+    if officer.id not in known:
+        known[officer.id] = [(i.platform, f"{i.workspace}:{i.user_ref}")
+                             for i in officer.identities
+                             if i.platform in requests.CHAT_PLATFORMS]
+    return known[officer.id]
 
 
 def _decide_access(uow: UnitOfWork, token: ReplyToken, approve: bool, reason: str | None,

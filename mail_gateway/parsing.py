@@ -7,14 +7,42 @@ entities and depth as it creates them and stops before descending any further.
 
 from __future__ import annotations
 
-from email import policy
 from email.feedparser import BytesFeedParser
 from email.message import EmailMessage
+from email.policy import EmailPolicy
+from typing import Any
 
 MAX_DEPTH = 24
 """Real replies nest a few levels (alternative in related in mixed); a chain of forwards
 attached as messages adds two or three per forward."""
 MAX_PARTS = 400
+
+
+MAX_CACHED_VALUE = 1000
+MAX_CACHED = 4096
+
+
+class _CachingPolicy(EmailPolicy):
+    """The email package's modern policy, but a header value is parsed once, not on every
+    access: reading a reply asks for its Content-Type seven times (body, parts, charset), and
+    each ask ran the header parser anew — the largest cost of reading a reply. Parsed headers
+    are read-only, and the same values (`text/plain; charset="utf-8"`) recur from mail to mail,
+    so they are kept for every message, bounded in size and number."""
+
+    def header_fetch_parse(self, name: str, value: Any) -> Any:
+        if hasattr(value, "name") or len(value) > MAX_CACHED_VALUE:
+            return super().header_fetch_parse(name, value)
+        key = (name, value)
+        found = _PARSED.get(key)
+        if found is None:
+            if len(_PARSED) >= MAX_CACHED:
+                _PARSED.clear()
+            found = _PARSED[key] = super().header_fetch_parse(name, value)
+        return found
+
+
+_PARSED: dict[tuple[str, str], Any] = {}
+POLICY = _CachingPolicy()
 
 
 class Malformed(Exception):
@@ -27,7 +55,7 @@ class Malformed(Exception):
 
 class _BoundedParser(BytesFeedParser):
     def __init__(self) -> None:
-        super().__init__(policy=policy.default)
+        super().__init__(policy=POLICY)
         self._entities = 0
 
     def _new_message(self) -> None:

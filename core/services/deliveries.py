@@ -28,6 +28,28 @@ def record_once(session: Session, key: str) -> bool:
     return session.execute(statement).first() is not None
 
 
+def record_all(session: Session, keys: list[str]) -> set[str]:
+    """`record_once` for many keys in one statement; the keys that were not there yet.
+
+    Each key is cut as record_once cuts it; the caller compares with `key[:200]`. Sorted, so
+    two instances recording overlapping batches take the keys' locks in the same order.
+    """
+    cut = sorted({key[:200] for key in keys})
+    if not cut:
+        return set()
+    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
+    at = clock.now()
+    statement = (dialect.insert(ProcessedDelivery)
+                 .values([{"key": key, "at": at} for key in cut]).on_conflict_do_nothing()
+                 .returning(ProcessedDelivery.key))
+    return set(session.scalars(statement))
+
+
+def forget(session: Session, key: str) -> None:
+    """Remove a key recorded in the caller's transaction (its work was rolled back)."""
+    session.execute(delete(ProcessedDelivery).where(ProcessedDelivery.key == key[:200]))
+
+
 def first_time(app: App, key: str) -> bool:
     """True for the first delivery with this key, False for every repeat, on any instance."""
     with app.unit_of_work() as uow:
