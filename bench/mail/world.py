@@ -1,4 +1,5 @@
-"""The bench world: the demo seeded in a temporary SQLite, N pending requests, N reply mails.
+"""The bench world: the demo seeded in a temporary database (SQLite, or a PostgreSQL database
+given by URL), N pending requests, N reply mails.
 
 The demo officer (Sophie Lambert) is the only officer of BOSA, so every request submitted for
 BOSA gives exactly one reply token, hers. Half the requests (by default) ask for a session of a
@@ -46,9 +47,10 @@ class Reply:
     raw: bytes
 
 
-def make_app(home: Path) -> App:
+def make_app(home: Path, url: str | None = None) -> App:
+    """A migrated app on `url`, or on a new SQLite file in `home`."""
     settings = load_settings({"ITMA_HOME": str(home),
-                              "ITMA_DATABASE_URL": f"sqlite:///{home / 'itma.db'}",
+                              "ITMA_DATABASE_URL": url or f"sqlite:///{home / 'itma.db'}",
                               "ITMA_SECRET_KEY": SECRET_KEY})
     app = App(settings)
     migrate.upgrade(app.db)
