@@ -204,6 +204,22 @@ def test_every_setting_is_in_the_example_and_the_operations_guide() -> None:
     assert documented - keys - {"ITMA_LANGUAGE", "ITMA_CARD_PIN"} == set(), "no such setting"
 
 
+def test_the_metrics_the_guide_names_exist() -> None:
+    """Each metric in the guide's table is one core/metrics.py defines (counters: + _total)."""
+    guide = (ROOT / "docs" / "operations.md").read_text()
+    rows = re.findall(r"^\| (`itma_[^|]*)\|", guide, re.M)
+    named = {name for row in rows for name in re.findall(r"`(itma_[a-z_]+)`", row)}
+    source = (ROOT / "core" / "metrics.py").read_text()
+    defined = set(re.findall(r'(?:Counter|Gauge|Histogram|GaugeMetricFamily)\(\s*"(itma_[a-z_]+)"',
+                             source))
+    counters = set(re.findall(r'Counter\(\s*"(itma_[a-z_]+)"', source))
+    assert len(named) >= 12
+    for name in named:
+        base = name.removesuffix("_total")
+        assert base in defined, name
+        assert (base in counters) == name.endswith("_total"), name
+
+
 def test_the_example_settings_load(tmp_path: Path) -> None:
     """Its uncommented lines, read as systemd and compose read them (quotes removed), are valid
     settings once the secret is filled in."""
