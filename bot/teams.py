@@ -5,10 +5,13 @@ refused when the key set cannot be fetched), routes it to the handlers here, and
 posts to the Bot Connector. It is mounted in the one ASGI app through `StarletteAdapter`, the
 SDK's HTTP-server-adapter protocol, and starts no server of its own.
 
-A message is answered 200 at once and worked on after, as Slack commands are acked first; a
-card click is an `adaptiveCard/action` invoke whose answer is the card to show in place of the
-clicked one, so it is worked on before answering. The core runs on worker threads. No business
-rule lives here: the engine and the core services decide everything.
+A message is answered 200 at once and worked on after, as Slack commands are acked first (once
+the SDK has authenticated it, it goes straight to its sender's lane: the SDK's per-activity
+context — an API client, a stream, a trace span, a debug line rendering the whole activity —
+cost more CPU than the engine's turn and served no message); a card click is an
+`adaptiveCard/action` invoke whose answer is the card to show in place of the clicked one, so
+it goes through the SDK's pipeline and is worked on before answering. The core runs on worker
+threads. No business rule lives here: the engine and the core services decide everything.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from bot.teams_sdk import (
     PUBLIC,
     Account,
     ActivityContext,
+    ActivityEvent,
+    ActivityTypeAdapter,
     AdaptiveCard,
     AdaptiveCardActionCardResponse,
     AdaptiveCardActionMessageResponse,
@@ -50,6 +55,7 @@ from bot.teams_sdk import (
     HttpRequest,
     HttpRouteHandler,
     InstalledActivity,
+    InvokeResponse,
     MessageActivity,
     MessageActivityInput,
     SdkApp,
@@ -83,8 +89,10 @@ WORKERS = 1
 Teams promptly under load (the turns are CPU-bound Python: more threads would not add work)."""
 LANES = 2
 """Messages are worked on in lanes, by conversation and sender: a person's are answered in
-order, while one person's answer is being posted another's turn runs."""
+order, while one person's answer is being posted another's turn runs. In a lane, the next turn
+runs while the previous answer is being posted (its poster posts them in order)."""
 AT_TAG = re.compile(r"</?at>")
+MESSAGE = "message"
 CardResponse = AdaptiveCardActionCardResponse | AdaptiveCardActionMessageResponse
 
 
@@ -247,7 +255,10 @@ class TeamsBot:
         self._tasks: set[asyncio.Task[None]] = set()
         self._lanes: list[asyncio.Queue[MessageActivity]] = [asyncio.Queue()
                                                              for _ in range(LANES)]
+        self._posts: list[asyncio.Queue[Coroutine[Any, Any, None]]] = [
+            asyncio.Queue() for _ in range(LANES)]
         self._lane_tasks: list[asyncio.Task[None]] = []
+        self._pipeline: Callable[[ActivityEvent], Coroutine[Any, Any, Any]] | None = None
 
     async def initialize(self) -> Endpoint:
         """Let the SDK register its messaging route; returns the endpoint for the ASGI app."""
@@ -258,14 +269,28 @@ class TeamsBot:
         gc.collect()
         gc.freeze()
         loop = asyncio.get_running_loop()
-        self._lane_tasks = [loop.create_task(self._lane(lane)) for lane in self._lanes]
+        self._lane_tasks = [loop.create_task(self._lane(lane, posts))
+                            for lane, posts in zip(self._lanes, self._posts, strict=True)]
+        self._lane_tasks += [loop.create_task(self._poster(posts)) for posts in self._posts]
+        self._pipeline = self.sdk.server.on_request
+        self.sdk.server.on_request = self._on_request
         return self.adapter.endpoint(ENDPOINT)
+
+    async def _on_request(self, event: ActivityEvent) -> Any:
+        """Every activity the SDK authenticated: a message into its sender's lane, answered 200
+        as the SDK would; anything else (card clicks, installs…) through the SDK's pipeline."""
+        if event.body.type == MESSAGE and self._pipeline is not None:
+            activity = ActivityTypeAdapter.validate_python(
+                event.body.model_dump(by_alias=True, exclude_none=True))
+            self._enqueue(activity)
+            return InvokeResponse[Any](status=200)
+        assert self._pipeline is not None
+        return await self._pipeline(event)
 
     async def close(self, timeout: float = 5.0) -> None:
         """Finish the answers being worked on, then stop the worker threads."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.gather(*(lane.join() for lane in self._lanes)),
-                                   timeout)
+            await asyncio.wait_for(self._drained(), timeout)
         for task in self._lane_tasks:
             task.cancel()
         if self._tasks:
@@ -294,15 +319,35 @@ class TeamsBot:
         self._tasks.add(task)
         task.add_done_callback(self._settled)
 
-    async def _lane(self, lane: asyncio.Queue[MessageActivity]) -> None:
+    async def _drained(self) -> None:
+        await asyncio.gather(*(lane.join() for lane in self._lanes))
+        await asyncio.gather(*(posts.join() for posts in self._posts))
+
+    async def _lane(self, lane: asyncio.Queue[MessageActivity],
+                    posts: asyncio.Queue[Coroutine[Any, Any, None]]) -> None:
+        """The turns of a lane, one after the other; their answers go to the lane's poster."""
         while True:
             activity = await lane.get()
             try:
-                await self._message(activity)
+                answer = await self._message(activity, posts)
+                if answer is not None:
+                    posts.put_nowait(answer)
             except Exception as exc:
                 log.error("teams: answer failed: %r", exc)
             finally:
                 lane.task_done()
+
+    @staticmethod
+    async def _poster(posts: asyncio.Queue[Coroutine[Any, Any, None]]) -> None:
+        """A lane's answers posted in the order of its turns."""
+        while True:
+            answer = await posts.get()
+            try:
+                await answer
+            except Exception as exc:
+                log.error("teams: answer failed: %r", exc)
+            finally:
+                posts.task_done()
 
     def _settled(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -438,29 +483,40 @@ class TeamsBot:
     # -- messages ---------------------------------------------------------------------------
 
     async def _on_message(self, ctx: ActivityContext[MessageActivity]) -> None:
+        """A message the SDK's pipeline routed (the endpoint's go by `_on_request`)."""
+        self._enqueue(ctx.activity)
+
+    def _enqueue(self, activity: MessageActivity) -> None:
         """Answered 200 now; worked on in the sender's lane."""
-        activity = ctx.activity
         sender = activity.from_.id if activity.from_ else ""
         self._lanes[hash((activity.conversation.id, sender)) % LANES].put_nowait(activity)
 
-    async def _message(self, activity: MessageActivity) -> None:
+    async def _message(self, activity: MessageActivity,
+                       posts: asyncio.Queue[Coroutine[Any, Any, None]]
+                       ) -> Coroutine[Any, Any, None] | None:
+        """A message's turn; the posting of its answer, for the lane's poster (a click or a
+        file is answered here, once the lane's earlier answers are posted)."""
         person = _person(activity)
         if not self._allowed(person):
-            return
+            return None
         assert person is not None
         value = activity.value if isinstance(activity.value, dict) else None
         if value and isinstance(value.get(cards.ACTION), str):
+            await posts.join()
             if await self._arrive(activity):
                 await self._submitted(activity, person, value)
-            return
+            return None
         dropped = files.files_of(activity)
         if dropped:
+            await posts.join()
             reply = await self._receive(activity, person, dropped)
-        else:
-            reply = await self._run(self._turn, activity,
-                                    person.inbound(text=_text(activity) or "?"))
-        if reply is None:
-            return
+            if reply is not None:
+                await self._answer(person, reply)
+            return None
+        reply = await self._run(self._turn, activity, person.inbound(text=_text(activity) or "?"))
+        return self._answer(person, reply) if reply is not None else None
+
+    async def _answer(self, person: Person, reply: Reply) -> None:
         await self.tell(person, reply)
         if not person.personal:
             await self._answered_privately(person, reply.language)

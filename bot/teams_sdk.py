@@ -63,11 +63,13 @@ with clean_environment(), warnings.catch_warnings():
     from microsoft_teams.api import (
         Account,
         ActivityParams,
+        ActivityTypeAdapter,
         ApiClient,
         ApiClientSettings,
         Attachment,
         ConversationAccount,
         CreateConversationParams,
+        InvokeResponse,
         MessageActivity,
         MessageActivityInput,
     )
@@ -86,6 +88,7 @@ with clean_environment(), warnings.catch_warnings():
     )
     from microsoft_teams.apps import ActivityContext
     from microsoft_teams.apps import App as SdkApp
+    from microsoft_teams.apps.events import ActivityEvent
     from microsoft_teams.apps.http import FastAPIAdapter
     from microsoft_teams.apps.http.adapter import HttpRequest, HttpResponse, HttpRouteHandler
     from microsoft_teams.cards import (
@@ -105,7 +108,9 @@ __all__ = [
     "Account",
     "ActionSet",
     "ActivityContext",
+    "ActivityEvent",
     "ActivityParams",
+    "ActivityTypeAdapter",
     "AdaptiveCard",
     "AdaptiveCardActionCardResponse",
     "AdaptiveCardActionMessageResponse",
@@ -126,6 +131,7 @@ __all__ = [
     "HttpResponse",
     "HttpRouteHandler",
     "InstalledActivity",
+    "InvokeResponse",
     "MessageActivity",
     "MessageActivityInput",
     "OpenUrlAction",
