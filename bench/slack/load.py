@@ -6,8 +6,9 @@ connection pool, and measures each ack: from the moment the request is handed to
 the end of the HTTP response. A request not answered within ``timeout`` (Slack's 3 s) is a
 timeout. Prints one JSON object on stdout.
 
-SPEC keys: url, secret, rate, seconds, texts, user_id, team_id, response_url_base, key_prefix,
-timeout, connections, seed, detail (include every request's [sent_at, ms, status]).
+SPEC keys: url, secret, rate, seconds, texts, users (request i from users[i % len]; or one
+user_id), team_id, response_url_base, key_prefix, timeout, connections, seed, detail (include
+every request's [sent_at, ms, status]).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     rng = random.Random(spec.get("seed", 1))
     texts: list[str] = spec["texts"]
     prefix, base = spec["key_prefix"], spec["response_url_base"]
-    bodies = [slash_command(rng.choice(texts), user_id=spec["user_id"],
+    users: list[str] = spec.get("users") or [spec["user_id"]]
+    bodies = [slash_command(rng.choice(texts), user_id=users[i % len(users)],
                             team_id=spec.get("team_id", "T1"),
                             response_url=f"{base}{prefix}-{i}") for i in range(count)]
     # signed up front: the 5-minute replay window is far longer than a run
