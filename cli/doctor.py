@@ -221,6 +221,9 @@ def check_link_certificate(settings: Settings) -> Check:
     folder = settings.home / "tls"
     cert_path, key_path = folder / "link.crt", folder / "link.key"
     host = urlsplit(settings.public_url).hostname or ""
+    if settings.eid_cert_header:
+        return _skip(name, "TLS ends at the proxy (ITMA_EID_CERT_HEADER): its certificate is "
+                           "the one browsers see")
     if not cert_path.exists() and not key_path.exists():
         return Check(name, "warn", f"no {cert_path}: serve will generate a self-signed one "
                                    "(browsers warn; install a real certificate, or terminate "

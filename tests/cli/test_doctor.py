@@ -157,6 +157,10 @@ def test_each_broken_setting_fails_its_own_check(
     assert code == 1 and found["link page cert"].startswith("FAIL") \
         and "not now" in found["link page cert"], found
 
+    behind_proxy = {"ITMA_EID_CERT_HEADER": "X-Client-Cert", "ITMA_TRUSTED_PROXIES": "10.0.0.2/32"}
+    code, found = _run(monkeypatch, capsys, working | behind_proxy)
+    assert code == 0 and found["link page cert"].startswith("skip TLS ends at the proxy"), found
+
     code, found = _run(monkeypatch, capsys, working | {"ITMA_HTTP_LISTEN": "nowhere"})
     assert code == 1 and found == {"settings": "FAIL ITMA_HTTP_LISTEN: expected HOST:PORT, "
                                                "got 'nowhere'"}, found
