@@ -26,6 +26,8 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
+from core.config import ConfigError
+
 log = logging.getLogger("itma.metrics")
 turn_log = logging.getLogger("itma.turn")
 
@@ -132,9 +134,17 @@ def enable(home: Path, *, short_lived: bool = False) -> Path:
     if _metrics is not None and _directory is not None:
         return _directory
     path = directory_for(home)
-    path.mkdir(parents=True, exist_ok=True)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
-    tidy(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+        tidy(path)
+    except OSError as exc:
+        if short_lived:  # an MTA pipe: the mail matters more than its count
+            log.warning("metrics not recorded: %s: %s", path, exc.strerror)
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+            return path
+        raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR: cannot use {path} for the metrics: "
+                          f"{exc.strerror}") from exc
     from prometheus_client import metrics as client_metrics
     from prometheus_client import values
 
