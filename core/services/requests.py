@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Date, and_, bindparam, select
+from sqlalchemy.orm import selectinload
 
 from core import clock, nrn
 from core.app import UnitOfWork
@@ -148,11 +149,13 @@ def _session_of(uow: UnitOfWork, wish: Wanted) -> tuple[Training | None, Trainin
         TrainingSession.starts_on == wish.session_start))
 
 
-def wants_context(uow: UnitOfWork, request: RegistrationRequest,
-                  language: str) -> dict[str, Any]:
-    """The wish as mails show it: title and place from the catalogue, never from the request."""
+def wants_context(uow: UnitOfWork, request: RegistrationRequest, language: str,
+                  catalogue: tuple[Training | None, TrainingSession | None] | None = None
+                  ) -> dict[str, Any]:
+    """The wish as mails show it: title and place from the catalogue, never from the request
+    (``catalogue``: the training and session of the wish, when the caller read them)."""
     wish = wanted(request)
-    training, session = _session_of(uow, wish)
+    training, session = catalogue if catalogue is not None else _session_of(uow, wish)
     return {"kind": wish.kind or "unknown", "training_code": wish.training_code or "",
             "session_start": wish.session_start.isoformat() if wish.session_start else None,
             "title": training.title(language) if training else None,
@@ -162,8 +165,9 @@ def wants_context(uow: UnitOfWork, request: RegistrationRequest,
 CHAT_PLATFORMS = ("slack", "teams")
 
 
-def card_context(uow: UnitOfWork, request: RegistrationRequest,
-                 language: str) -> dict[str, Any]:
+def card_context(uow: UnitOfWork, request: RegistrationRequest, language: str,
+                 catalogue: tuple[Training | None, TrainingSession | None] | None = None
+                 ) -> dict[str, Any]:
     """What the officer's notification mail shows: who, what they asked, what they typed."""
     person = typed_person(request)
     return {"request_id": request.id, "organisation": request.organisation.code,
@@ -172,7 +176,7 @@ def card_context(uow: UnitOfWork, request: RegistrationRequest,
                        "email": person["email"] or None,
                        "language": person["language"] or None,
                        "nrn_given": request.nrn_encrypted is not None},
-            "wants": wants_context(uow, request, language)}
+            "wants": wants_context(uow, request, language, catalogue)}
 
 
 def notify_officers(uow: UnitOfWork, request: RegistrationRequest) -> int:
@@ -182,15 +186,20 @@ def notify_officers(uow: UnitOfWork, request: RegistrationRequest) -> int:
     context = {"request_id": request.id, "organisation": request.organisation.code,
                "name": f"{person['surname']} {person['given_names']}".strip()}
     count = 0
+    # Everything read before the loop (the wish's catalogue rows once, the officers with
+    # their chat accounts in one more statement): the loop only adds rows, which the flush
+    # then writes as one INSERT per table.
+    catalogue = _session_of(uow, wanted(request))
     officers = uow.session.scalars(select(Officer).join(Officer.organisations).where(
-        Organisation.id == request.organisation_id))
+        Organisation.id == request.organisation_id).options(selectinload(Officer.identities)))
     for officer in officers:
         if officer.valid_until is None or officer.valid_until < clock.today():
             continue
         language = officer.language.value
         token = reply_tokens.issue(uow, officer, request)
         uow.enqueue_mail(officer.email, language, "request_new",
-                         {**card_context(uow, request, language), "name": officer.display_name,
+                         {**card_context(uow, request, language, catalogue),
+                          "name": officer.display_name,
                           "organisation_name": request.organisation.name(language)},
                          token=token)
         count += 1
