@@ -27,9 +27,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, inspect, select
 
-from core import clock
+from core import clock, migrate
 from core.app import App, UnitOfWork
 from core.models import Enrollment, Officer, TrainingSession
 from core.services import authority, enrollment, requests
@@ -219,3 +219,15 @@ def _check_counter(world: World) -> None:
         kept = dict(uow.session.execute(
             select(TrainingSession.id, TrainingSession.seats_taken)).all())
     assert {k: v for k, v in kept.items() if v} == counted
+
+
+def test_migration_0012_fills_the_counter_going_up_and_drops_it_going_down(
+        world: World) -> None:
+    measure(world)  # Dupont and two approved requests hold seats, Peeters cancelled
+    migrate.downgrade(world.app.db, "0011")
+    columns = {c["name"] for c in inspect(world.app.db.engine).get_columns("training_sessions")}
+    assert "seats_taken" not in columns and "capacity" in columns
+    migrate.upgrade(world.app.db)
+    _check_counter(world)
+    with world.app.unit_of_work(readonly=True) as uow:
+        assert uow.session.scalar(select(func.sum(TrainingSession.seats_taken))) == 3
