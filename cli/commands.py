@@ -1,4 +1,8 @@
-"""Command bodies: parse nothing, decide nothing; call core and print."""
+"""Command bodies: parse nothing, decide nothing; call core and print.
+
+Each body imports what it uses: `mail process`, run by the MTA for every mail, loads neither
+the conversation engine nor the console, and no command pays for another's modules.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +11,16 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
-
-from bot import console
 from cli.runtime import CommandError, make_app, operator_language, print_json
-from core import i18n, metrics
-from core.app import UnitOfWork
+from core import i18n
 from core.config import ConfigError
-from core.conversation import Engine
-from core.db import DatabaseError
-from core.models import Collaborator, Officer, Organisation, OutboxMessage, RegistrationRequest
-from core.services import catalog, collaborators, requests
-from core.services.access import officer_by_email, organisation_by_code
+
+if TYPE_CHECKING:
+    from core.app import UnitOfWork
+    from core.conversation import Engine
+    from core.models import Officer, OutboxMessage
 
 
 def db_upgrade(_args: argparse.Namespace) -> int:
@@ -33,6 +34,8 @@ def db_upgrade(_args: argparse.Namespace) -> int:
 
 def welcome(app_engine: Engine, email: str) -> str:
     """The one screen a new user sees: who they are and what to type, with real examples."""
+    from core.services.access import officer_by_email
+
     with app_engine.app.unit_of_work(readonly=True) as uow:
         officer = officer_by_email(uow, email)
         surname, code = welcome_examples(uow, officer)
@@ -43,6 +46,11 @@ def welcome(app_engine: Engine, email: str) -> str:
 
 def welcome_examples(uow: UnitOfWork, officer: Officer) -> tuple[str, str]:
     """A surname worn by one person of the officer's organisations, and a code with seats."""
+    from sqlalchemy import func, select
+
+    from core.models import Collaborator
+    from core.services import catalog
+
     ids = [o.id for o in officer.organisations]
     surname = uow.session.scalar(
         select(Collaborator.surname).where(Collaborator.organisation_id.in_(ids))
@@ -54,6 +62,9 @@ def welcome_examples(uow: UnitOfWork, officer: Officer) -> tuple[str, str]:
 
 
 def chat(args: argparse.Namespace) -> int:
+    from bot import console
+    from core.conversation import Engine
+
     app = make_app()
     engine = Engine(app)
     engine.warm_up()
@@ -65,6 +76,9 @@ def chat(args: argparse.Namespace) -> int:
 def say(args: argparse.Namespace) -> int:
     if not args.text and not args.file:
         raise CommandError("say: give a TEXT, or a file with --file PATH")
+    from bot import console
+    from core.conversation import Engine
+
     app = make_app()
     print(console.say(Engine(app), args.email, " ".join(args.text) or None, as_json=args.json,
                       files=args.file or (), exports=app.settings.home / "exports"))
@@ -72,6 +86,8 @@ def say(args: argparse.Namespace) -> int:
 
 
 def sessions_list(args: argparse.Namespace) -> int:
+    from core.services import catalog
+
     app = make_app()
     with app.unit_of_work(readonly=True) as uow:
         training = catalog.training_by_code(uow, args.training) if args.training else None
@@ -91,6 +107,8 @@ def sessions_list(args: argparse.Namespace) -> int:
 
 
 def import_catalog(args: argparse.Namespace) -> int:
+    from core.services import catalog
+
     app = make_app()
     with app.unit_of_work() as uow:
         trainings, sessions = catalog.import_catalog(uow, Path(args.file))
@@ -99,6 +117,8 @@ def import_catalog(args: argparse.Namespace) -> int:
 
 
 def import_collaborators(args: argparse.Namespace) -> int:
+    from core.services import collaborators
+
     app = make_app()
 
     def progress(done: int, total: int) -> None:
@@ -111,6 +131,12 @@ def import_collaborators(args: argparse.Namespace) -> int:
 
 
 def collaborators_search(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from core.models import Organisation
+    from core.services import collaborators
+    from core.services.access import organisation_by_code
+
     app = make_app()
     query = " ".join(args.query)
     with app.unit_of_work(readonly=True) as uow:
@@ -144,6 +170,8 @@ def requests_submit(args: argparse.Namespace) -> int:
         raise CommandError(f"{args.file} is not valid JSON: {exc}") from exc
     if not isinstance(payload, dict):
         raise CommandError(f"{args.file}: expected a JSON object")
+    from core.services import requests
+
     app = make_app()
     with app.unit_of_work() as uow:
         request, created = requests.submit(uow, payload)
@@ -156,6 +184,11 @@ def requests_submit(args: argparse.Namespace) -> int:
 
 
 def requests_list(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from core.models import RegistrationRequest
+    from core.services import requests
+
     app = make_app()
     with app.unit_of_work(readonly=True) as uow:
         rows = [requests.as_json(r) for r in uow.session.scalars(
@@ -171,6 +204,8 @@ def requests_list(args: argparse.Namespace) -> int:
 
 
 def requests_show(args: argparse.Namespace) -> int:
+    from core.services import requests
+
     app = make_app()
     with app.unit_of_work(readonly=True) as uow:
         row = requests.as_json(requests.get(uow, args.id))
@@ -180,6 +215,9 @@ def requests_show(args: argparse.Namespace) -> int:
 
 def outbox_list(args: argparse.Namespace) -> int:
     """Pending and sent notifications; the reply token in a Message-ID is a secret, redacted."""
+    from sqlalchemy import select
+
+    from core.models import OutboxMessage
     from core.services.reply_tokens import redact
 
     app = make_app()
@@ -227,6 +265,8 @@ def outbox_flush(_args: argparse.Namespace) -> int:
 
 def mail_process(args: argparse.Namespace) -> int:
     """One message as received (an MTA pipe): exit 0 when handled or deliberately ignored."""
+    from core import metrics
+    from core.db import DatabaseError
     from mail_gateway.inbound import process
 
     if args.file:

@@ -1,4 +1,8 @@
-"""What every command shares: the App, the operator's language, output and clean errors."""
+"""What every command shares: the App, the operator's language, output and clean errors.
+
+Light to import, like cli.main: the App (SQLAlchemy, the models) is imported by make_app, and
+`run` recognises the failures of modules a command imported without importing them itself.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,15 @@ import os
 import sys
 from collections.abc import Callable
 from logging.handlers import RotatingFileHandler
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core import i18n
-from core.app import App
 from core.config import ConfigError, Settings, load_settings
-from core.db import DatabaseError
 from core.errors import DomainError
 from core.services.csvfile import ImportRejected
-from core.services.requests import InvalidRequest
+
+if TYPE_CHECKING:
+    from core.app import App
 
 log = logging.getLogger("itma")
 
@@ -90,6 +94,8 @@ def secure_home(settings: Settings) -> None:
 
 
 def make_app(check_schema: bool = True) -> App:
+    from core.app import App
+
     settings = load_settings()
     secure_home(settings)
     setup_logging(settings)
@@ -113,7 +119,7 @@ def run(handler: Callable[[], int | None]) -> int:
         for error in exc.errors:
             print(f"  line {error.line}, column {error.column}: {error.reason}", file=sys.stderr)
         return 1
-    except InvalidRequest as exc:
+    except _loaded("core.services.intake", "InvalidRequest") as exc:
         print(f"error: {exc.message(language)}", file=sys.stderr)
         for error in exc.errors:
             print(f"  {error.field}: {error.reason}", file=sys.stderr)
@@ -121,7 +127,7 @@ def run(handler: Callable[[], int | None]) -> int:
     except DomainError as exc:
         print(f"error: {exc.message(language)}", file=sys.stderr)
         return 1
-    except (ConfigError, DatabaseError, CommandError) as exc:
+    except (ConfigError, _loaded("core.db", "DatabaseError"), CommandError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return getattr(exc, "code", 2) if isinstance(exc, CommandError) else 2
     except BrokenPipeError:  # output piped into `head` and closed: not an error
@@ -135,3 +141,14 @@ def run(handler: Callable[[], int | None]) -> int:
         print(f"error: unexpected {type(exc).__name__}; details in $ITMA_HOME/logs/itma.log",
               file=sys.stderr)
         return 70
+
+
+class _NotRaised(Exception):
+    """Stands for the exception class of a module never imported: nothing raised one."""
+
+
+def _loaded(module: str, name: str) -> type[Exception]:
+    """An exception class of `module` if the command imported it (an except clause is only
+    evaluated once something was raised, by then the command imported what it used)."""
+    found = sys.modules.get(module)
+    return getattr(found, name) if found is not None else _NotRaised

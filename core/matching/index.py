@@ -13,6 +13,7 @@ import heapq
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from rapidfuzz import fuzz, process
 
@@ -43,8 +44,7 @@ class _Surname:
     cores: tuple[tuple[str, str], ...]
 
 
-@dataclass(frozen=True)
-class _Person:
+class _Person(NamedTuple):  # a tuple: 20,000 of them load from the cache in a few ms
     surname_id: int
     organisation_id: int
     given: tuple[str, ...]
@@ -163,6 +163,49 @@ class NameIndex:
         for person_id, surname, given_names, organisation_id, active in rows:
             self.upsert(person_id, surname, given_names, organisation_id, active)
 
+    # State, for the on-disk cache ---------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        """What the index holds, as JSON values, in its own order: an index rebuilt from it
+        ranks exactly as this one (ties in the fuzzy scan follow the buckets' order)."""
+        return {
+            "surnames": [[e.text, e.compact, e.key, [list(c) for c in e.cores]]
+                         for e in self._surnames],
+            "people": [[person_id, p.surname_id, p.organisation_id, p.given_names,
+                        list(p.given)] for person_id, p in self._people.items()],
+            "buckets": [[organisation_id, list(buckets.items())]
+                        for organisation_id, buckets in self._org_buckets.items()],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> NameIndex:
+        """The index `state()` described; raises ValueError, TypeError, KeyError or
+        IndexError on anything malformed (the caller then builds from the database)."""
+        index = cls()
+        for text, compact_form, key, cores in state["surnames"]:
+            entry = _Surname(_text(text), _text(compact_form), _text(key),
+                             tuple((_text(c), _text(k)) for c, k in cores))
+            sid = len(index._surnames)
+            index._surnames.append(entry)
+            index._surname_ids[entry.text] = sid
+            for form in {entry.key, *(core_key for _core, core_key in entry.cores)}:
+                index._by_key[form].add(sid)
+            index._by_compact[entry.compact].add(sid)
+        surnames = len(index._surnames)
+        people, members = index._people, index._members
+        for person_id, sid, organisation_id, given_names, given in state["people"]:
+            if not (0 <= sid < surnames and type(person_id) is type(organisation_id) is int
+                    and type(given_names) is str and all(type(g) is str for g in given)):
+                raise ValueError(f"malformed person {person_id!r}")
+            people[person_id] = _Person(sid, organisation_id, tuple(given), given_names)
+            members[(sid, organisation_id)].add(person_id)
+        for organisation_id, buckets in state["buckets"]:
+            filed = index._org_buckets[int(organisation_id)]
+            forms = index._org_forms[int(organisation_id)]
+            for bucket, bucket_forms in buckets:
+                filed[_text(bucket)] = [_text(f) for f in bucket_forms]
+                forms.update(filed[bucket])
+        return index
+
     # Search -------------------------------------------------------------------------------
     def search(self, query: str, organisation_ids: Collection[int], limit: int = 5,
                min_score: float = 0.0) -> list[Candidate]:
@@ -263,6 +306,12 @@ class NameIndex:
                     rows.append((total, surname, person.given_names, person_id, organisation_id))
         rows.sort(key=lambda r: (-r[0], r[2], r[3]))
         return rows
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected text, found {type(value).__name__}")
+    return value
 
 
 _Row = tuple[float, str, str, int, int]

@@ -11,6 +11,7 @@ from sqlalchemy import insert, select
 from core import clock, matching, nrn
 from core.app import UnitOfWork
 from core.errors import DomainError
+from core.matching import cache as index_cache
 from core.models import Collaborator, Language, Officer, Organisation
 from core.services.access import organisation_by_code, require_organisation
 from core.services.csvfile import ImportRejected, RowError, read_csv, require_columns
@@ -148,8 +149,12 @@ class Found:
 
 def search(uow: UnitOfWork, query: str, organisation_ids: Iterable[int], limit: int = 5,
            min_score: float = matching.MIN_SCORE) -> list[Found]:
-    candidates = uow.app.collaborators.search(uow.session, list(organisation_ids), query,
-                                              limit, min_score)
+    """Ranked people; a new process starts from the index cached under ITMA_HOME when the
+    collaborators have not changed since it was written (core/matching/cache.py)."""
+    settings = uow.app.settings
+    candidates = uow.app.collaborators.search(
+        uow.session, list(organisation_ids), query, limit, min_score,
+        cache=index_cache.path_for(settings.home, settings.database_url))
     people = {c.id: c for c in uow.session.scalars(
         select(Collaborator).where(Collaborator.id.in_([c.id for c in candidates])))}
     return [Found(people[c.id], c) for c in candidates]

@@ -1,0 +1,1 @@
+"""`python -m bench.cli`: the command line's start-up and answer times."""
