@@ -4,7 +4,7 @@ A reply's own work is a few milliseconds of Python and a handful of statements; 
 of its own adds BEGIN, COMMIT, the SQLite writer lock or a PostgreSQL round trip and fsync,
 and a hop to a worker thread. So the SMTP handlers do not decide: they queue the message here
 and wait. The first arrival opens a batch, which waits at most `max_wait` seconds for as many
-replies as the previous batch held (the senders then active), or until `max_batch`; one worker
+replies as the largest of the last batches held (the senders lately active), or `max_batch`; one
 thread then reads them all (outside any transaction) and decides them with
 `inbound.decide_all`: one transaction, one savepoint per reply, one commit. Only once that
 commit has returned is each handler given its own outcome, so no `250` is ever said for what
@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 from core.app import App
@@ -34,6 +35,8 @@ MAX_WAIT = 0.004
 """Seconds a batch waits for companions: about the time the other SMTP sessions take to send
 their next message (MAIL, RCPT, DATA) once the previous batch has been answered."""
 MAX_BATCH = 64
+RECENT = 16
+"""Batches remembered to tell how many replies to wait for."""
 
 
 @dataclass
@@ -62,7 +65,7 @@ class GroupCommit:
         self._pending: list[_Pending] = []
         self._runner: asyncio.Task[None] | None = None
         self._grown: asyncio.Event | None = None
-        self._expected = max_batch  # until a batch has shown how many senders are active
+        self._recent: deque[int] = deque(maxlen=RECENT)
 
     async def decide(self, raw: bytes, recipients: list[str]) -> Outcome:
         """This reply's outcome once its batch is committed; raises DatabaseError when it is
@@ -77,7 +80,9 @@ class GroupCommit:
         return await item.future
 
     def _wanted(self) -> int:
-        return min(self._expected, self.max_batch)
+        """The largest of the last batches: the senders lately active. (The last batch alone
+        would split 8 senders into two batches of 4 for good, once one batch left early.)"""
+        return min(max(self._recent, default=self.max_batch), self.max_batch)
 
     async def _gather(self) -> None:
         """Wait until as many replies as last time are queued, at most max_wait."""
@@ -96,7 +101,7 @@ class GroupCommit:
             await self._gather()
             batch = self._pending[:self.max_batch]
             del self._pending[:len(batch)]
-            self._expected = len(batch)
+            self._recent.append(len(batch))
             try:
                 outcomes = await asyncio.to_thread(self._decide, batch)
             except BaseException as exc:

@@ -22,8 +22,9 @@ import re
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core import clock, logs, metrics, phrases
 from core.app import App, UnitOfWork
@@ -198,6 +199,7 @@ def decide_all(app: App, readings: list[Reading]) -> list[Outcome]:
         with app.unit_of_work() as uow:
             _prepare(uow, readings)
             outcomes = [_isolated(uow, reading) for reading in readings]
+            _mark_used(uow)
     for reading, outcome in zip(readings, outcomes, strict=True):
         _recorded(reading, outcome)
     return outcomes
@@ -215,6 +217,9 @@ _FRESH = "itma.mail.fresh_deliveries"
 _FORGOTTEN = "itma.mail.forgotten_deliveries"
 _CHAT_ACCOUNTS = "itma.mail.chat_accounts"
 _TOKENS = "itma.mail.tokens"
+_USED = "itma.mail.used_tokens"
+_NOW = "itma.mail.now"
+_INSIDE = "itma.mail.recorded_inside"
 
 
 def _prepare(uow: UnitOfWork, readings: list[Reading]) -> None:
@@ -223,6 +228,7 @@ def _prepare(uow: UnitOfWork, readings: list[Reading]) -> None:
     tokens with their officers and requests (into the session, where each reply finds its own
     without a query)."""
     received = [(r.raw, r.received) for r in readings if r.received is not None]
+    uow.session.info[_NOW] = clock.now()
     uow.session.info[_FRESH] = deliveries.record_all(
         uow.session, [_delivery_key(got.headers, raw) for raw, got in received])
     uow.session.info[_FORGOTTEN] = set()
@@ -240,6 +246,7 @@ def _first_delivery(uow: UnitOfWork, key: str) -> bool:
     forgotten: set[str] = uow.session.info.get(_FORGOTTEN, set())
     if fresh is None or key in forgotten:  # recorded by a reply that failed: record anew
         forgotten.discard(key)
+        uow.session.info[_INSIDE] = key
         return _first_time(uow, key)
     if key in fresh:
         fresh.remove(key)
@@ -248,24 +255,74 @@ def _first_delivery(uow: UnitOfWork, key: str) -> bool:
 
 
 def _isolated(uow: UnitOfWork, reading: Reading) -> Outcome:
+    """One reply in its own savepoint: whatever fails in it is rolled back alone."""
     if reading.outcome is not None:
         return reading.outcome
-    claimed = set(uow.session.info.get(_FRESH, ()))
+    info = uow.session.info
+    claimed, used = set(info.get(_FRESH, ())), len(info.setdefault(_USED, []))
     try:
-        with logs.bound(logs.mail_id(reading.raw), mail=reading.raw), \
-                uow.session.begin_nested():  # what it queues carries the mail's log id
-            return _decide_reading(uow, reading)
+        with logs.bound(logs.mail_id(reading.raw), mail=reading.raw):  # on what it queues
+            try:
+                with uow.session.begin_nested():
+                    return _decide_reading(uow, reading)
+            except _Refused as refused:  # a rule said no: its work is undone, then answered
+                with uow.session.begin_nested():
+                    if info.pop(_INSIDE, None) is not None:  # recorded in what was undone
+                        _first_time(uow, _delivery_key(refused.headers(reading), reading.raw))
+                    return refused.answer()
     except (DatabaseError, OperationalError):
         raise  # the connection or the database: the whole batch is retried
     except Exception as exc:
+        for token in info[_USED][used:]:  # not used after all
+            uow.session.expire(token, ["used_at"])
+        del info[_USED][used:]
         if reading.received is not None:  # its delivery record goes with its work
             key = _delivery_key(reading.received.headers, reading.raw)[:200]
-            if key in claimed and key not in uow.session.info.get(_FRESH, ()):
+            if key in claimed and key not in info.get(_FRESH, ()):
                 with uow.session.begin_nested():
                     deliveries.forget(uow.session, key)
-                uow.session.info[_FORGOTTEN].add(key)
+                info[_FORGOTTEN].add(key)
         return Outcome(MALFORMED, record_malformed_in(uow, reading.raw,
                                                       message_id_of(reading.raw), exc, "mail"))
+    finally:
+        info.pop(_INSIDE, None)
+
+
+class _Refused(Exception):
+    """A rule refused the decision (DomainError): raised out of the reply's savepoint, so that
+    what the use case did before refusing is rolled back, then the officer is told why."""
+
+    def __init__(self, uow: UnitOfWork, to: str, language: str, facts: dict[str, object],
+                 error: DomainError) -> None:
+        super().__init__(error.code)
+        self.uow, self.to, self.language, self.facts, self.error = (
+            uow, to, language, facts, error)
+
+    def answer(self) -> Outcome:
+        self.uow.enqueue_mail(self.to, self.language, "reply_done", {
+            **self.facts, "outcome_text": self.error.message(self.language)})
+        return Outcome("refused_by_rules", self.error.code)
+
+    @staticmethod
+    def headers(reading: Reading) -> Headers:
+        assert reading.received is not None
+        return reading.received.headers
+
+
+def _use(uow: UnitOfWork, token: ReplyToken) -> None:
+    """The token is used: so in the session at once (another reply of the batch with it sees
+    it used), and in the table by one UPDATE for the batch before the commit."""
+    set_committed_value(token, "used_at", uow.session.info[_NOW])
+    uow.session.info[_USED].append(token)
+
+
+def _mark_used(uow: UnitOfWork) -> None:
+    used = uow.session.info.get(_USED)
+    if used:
+        uow.session.execute(
+            update(ReplyToken).where(ReplyToken.token_hash.in_({t.token_hash for t in used}))
+            .values(used_at=uow.session.info[_NOW])
+            .execution_options(synchronize_session=False))
 
 
 def _decide_reading(uow: UnitOfWork, reading: Reading) -> Outcome:
@@ -378,13 +435,9 @@ def _decide(uow: UnitOfWork, token: ReplyToken, approve: bool, reason: str | Non
     language = officer.language.value
     facts = {**context, "name": officer.display_name, "request_id": token.request_id}
     try:
-        with uow.session.begin_nested():
-            decision = requests.decide(uow, officer, token.request_id, approve, reason,
-                                       via="mail")
+        decision = requests.decide(uow, officer, token.request_id, approve, reason, via="mail")
     except DomainError as exc:
-        uow.enqueue_mail(officer.email, language, "reply_done",
-                         {**facts, "outcome_text": exc.message(language)})
-        return Outcome("refused_by_rules", exc.code)
+        raise _Refused(uow, officer.email, language, facts, exc) from exc
     request = decision.request
     if not decision.changed:
         uow.enqueue_mail(officer.email, language, "reply_already_decided", {
@@ -392,7 +445,7 @@ def _decide(uow: UnitOfWork, token: ReplyToken, approve: bool, reason: str | Non
             "decided_by": request.decided_by.display_name if request.decided_by else "?",
             "decided_at": request.decided_at.isoformat() if request.decided_at else None})
         return Outcome("already_decided", f"request_already_{request.state}")
-    reply_tokens.use(token)
+    _use(uow, token)
     outcome = phrases.decision_facts(decision)
     uow.enqueue_mail(officer.email, language, "reply_done", {**facts, "decision": outcome})
     for platform, address in _chat_accounts(uow, officer):
@@ -419,15 +472,12 @@ def _decide_access(uow: UnitOfWork, token: ReplyToken, approve: bool, reason: st
     language = admin.language.value
     facts = {**context, "name": admin.display_name, "request_id": token.subject_id}
     try:
-        with uow.session.begin_nested():
-            decision = access.decide(uow, admin, token.subject_id, approve, reason, via="mail")
+        decision = access.decide(uow, admin, token.subject_id, approve, reason, via="mail")
     except DomainError as exc:
-        uow.enqueue_mail(admin.email, language, "reply_done",
-                         {**facts, "outcome_text": exc.message(language)})
-        return Outcome("refused_by_rules", exc.code)
+        raise _Refused(uow, admin.email, language, facts, exc) from exc
     text = phrases.access_decision_text(language, decision)
     uow.enqueue_mail(admin.email, language, "reply_done", {**facts, "outcome_text": text})
     if not decision.changed:
         return Outcome("already_decided", f"access_already_{decision.request.state}")
-    reply_tokens.use(token)
+    _use(uow, token)
     return Outcome("approved" if approve else "refused", text)

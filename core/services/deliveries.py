@@ -38,11 +38,13 @@ def record_all(session: Session, keys: list[str]) -> set[str]:
     if not cut:
         return set()
     dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
+    table = ProcessedDelivery.__table__
+    # Core executemany with RETURNING: one multi-row INSERT, compiled once (a .values() list
+    # is compiled anew for every call)
+    statement = dialect.insert(table).on_conflict_do_nothing().returning(table.c.key)
     at = clock.now()
-    statement = (dialect.insert(ProcessedDelivery)
-                 .values([{"key": key, "at": at} for key in cut]).on_conflict_do_nothing()
-                 .returning(ProcessedDelivery.key))
-    return set(session.scalars(statement))
+    rows = session.connection().execute(statement, [{"key": key, "at": at} for key in cut])
+    return {row[0] for row in rows}
 
 
 def forget(session: Session, key: str) -> None:

@@ -14,6 +14,7 @@ import smtplib
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -21,12 +22,12 @@ from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from core.models import AuditEvent, RequestState
+from core.models import AuditEvent, Officer, ReplyToken, RequestState
 from mail_gateway import inbound, smtp_in
 from mail_gateway.group_commit import GroupCommit
 from mail_gateway.isolation import MALFORMED
 from tests.conftest import World
-from tests.integration.test_mail import SOPHIE, reply, request_state, submit, token_of
+from tests.integration.test_mail import SOPHIE, outbox, reply, request_state, submit, token_of
 from tests.support.server import free_port
 
 HOST = "127.0.0.1"
@@ -106,6 +107,13 @@ def together(port: int, messages: list[list[tuple[str, bytes]]]) -> list[list[tu
     return answers
 
 
+def tokens_used(world: World) -> list[tuple[int | None, datetime | None]]:
+    """(request, used_at) of Sophie's tokens."""
+    with world.app.unit_of_work(readonly=True) as uow:
+        return [(t.request_id, t.used_at) for t in uow.session.scalars(
+            select(ReplyToken).join(ReplyToken.officer).where(Officer.email == SOPHIE))]
+
+
 def states(world: World, ids: list[int]) -> list[RequestState]:
     return [request_state(world, i).state for i in ids]
 
@@ -113,9 +121,10 @@ def states(world: World, ids: list[int]) -> list[RequestState]:
 def test_one_transaction_and_a_failing_reply_spoils_no_other(world: World) -> None:
     ids = requests_for(world, 3, "batch")
     session_request = submit(world, wants_session=True, external_id="batch-session")
+    again = submit(world, wants_session=True, external_id="batch-session-again")  # same person
     poisoned = ids[1]
     poison(world, poisoned)
-    good = replies_for(world, [ids[0], ids[1], ids[2], session_request], "batch")
+    good = replies_for(world, [ids[0], ids[1], ids[2], session_request, again], "batch")
     raws = [raw for _token, raw in good]
     too_deep = (b"From: Sophie Lambert <sophie@bosa.example>\r\nTo: reply+x@itma.localhost\r\n"
                 b"Message-ID: <deep@bosa.example>\r\n"
@@ -123,18 +132,26 @@ def test_one_transaction_and_a_failing_reply_spoils_no_other(world: World) -> No
                            for n in range(60)))
     # delivered twice: the first approved reply (a duplicate), the poisoned one (tried again:
     # a reply that failed leaves no record that would make its next delivery a duplicate)
-    batch = [raws[0], raws[1], too_deep, raws[2], raws[3], raws[0], raws[1]]
+    # and a rule's refusal (the same person in the same session again): undone, answered
+    batch = [raws[0], raws[1], too_deep, raws[2], raws[3], raws[0], raws[1], raws[4]]
     commits: list[int] = []
     with on_commit(world, lambda _connection: commits.append(1)):
         outcomes = inbound.decide_all(world.app, [inbound.read(world.app, raw, via="test")
                                                   for raw in batch])
     assert len(commits) == 1
     assert [o.reason for o in outcomes] == [
-        "approved", MALFORMED, MALFORMED, "approved", "approved", "duplicate", MALFORMED]
+        "approved", MALFORMED, MALFORMED, "approved", "approved", "duplicate", MALFORMED,
+        "refused_by_rules"]
     assert outcomes[1].detail == "IntegrityError" and outcomes[2].detail == "mime_too_deep"
-    assert states(world, [ids[0], poisoned, ids[2], session_request]) == [
+    assert states(world, [ids[0], poisoned, ids[2], session_request, again]) == [
         RequestState.APPROVED, RequestState.PENDING, RequestState.APPROVED,
-        RequestState.APPROVED]
+        RequestState.APPROVED, RequestState.PENDING]
+    used = {request_id: used_at for request_id, used_at in tokens_used(world)}
+    assert [used[i] is not None for i in (ids[0], poisoned, ids[2], session_request, again)] \
+        == [True, False, True, True, False]
+    told = [m.context for m in outbox(world) if m.template == "reply_done"]
+    assert [("decision" in c, c["request_id"]) for c in told] == [
+        (True, ids[0]), (True, ids[2]), (True, session_request), (False, again)]
     with world.app.unit_of_work(readonly=True) as uow:
         actions = list(uow.session.scalars(select(AuditEvent.action).where(
             AuditEvent.action.in_(["mail.malformed", "request.approved"]))))
