@@ -62,9 +62,16 @@ def require_collaborator(officer: Officer, collaborator: Collaborator) -> None:
 
 
 def can_see_training(officer: Officer | None, training: Training) -> bool:
-    if training.kind != TrainingKind.ON_DEMAND or officer is None:
+    return can_see(officer, training.kind, training.owner_organisation_id)
+
+
+def can_see(officer: Officer | None, kind: TrainingKind, owner_organisation_id: int | None
+            ) -> bool:
+    """The rule of can_see_training on a training's columns (listings read rows, not objects):
+    an on-demand training is seen by the officers of its owner organisation only."""
+    if kind != TrainingKind.ON_DEMAND or officer is None:
         return True
-    return training.owner_organisation_id in {o.id for o in officer.organisations}
+    return owner_organisation_id in {o.id for o in officer.organisations}
 
 
 def require_training(officer: Officer, training: Training) -> None:
@@ -90,10 +97,10 @@ def officer_by_email(uow: UnitOfWork, email: str) -> Officer:
 
 def officer_for_identity(uow: UnitOfWork, platform: str, workspace: str,
                          user_ref: str) -> Officer | None:
-    identity = uow.session.scalar(select(ChatIdentity).where(
+    # One statement (and the organisations' selectin): every chat turn starts here.
+    return uow.session.scalar(select(Officer).join(Officer.identities).where(
         ChatIdentity.platform == platform, ChatIdentity.workspace == workspace,
         ChatIdentity.user_ref == user_ref))
-    return identity.officer if identity else None
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from core.models import (
     TrainingKind,
     TrainingSession,
 )
-from core.services.access import can_see_training
+from core.services.access import can_see, can_see_training
 from core.services.csvfile import ImportRejected, RowError, read_csv, require_columns
 
 CODE_PATTERN = re.compile(r"\b([A-Za-z]{2,6})[- _]?(\d{2,4})\b")
@@ -125,15 +125,26 @@ def similar_codes(uow: UnitOfWork, code: str, officer: Officer | None, limit: in
 def upcoming_sessions(uow: UnitOfWork, training: Training | None = None,
                       officer: Officer | None = None, *, include_past: bool = False,
                       limit: int | None = None) -> list[SessionView]:
-    query = (select(TrainingSession).join(TrainingSession.training)
-             .where(TrainingSession.cancelled.is_(False))
-             .order_by(TrainingSession.starts_on, Training.code))
+    # Rows, not ORM objects: every chat listing (formations, places, which session?) reads
+    # them, and loading a hundred sessions with their trainings and owners as objects cost
+    # most of a turn's CPU.
+    conditions = [TrainingSession.cancelled.is_(False)]
     if not include_past:
-        query = query.where(TrainingSession.starts_on >= clock.today())
+        conditions.append(TrainingSession.starts_on >= clock.today())
     if training is not None:
-        query = query.where(TrainingSession.training_id == training.id)
-    found = [s for s in uow.session.scalars(query) if can_see_training(officer, s.training)]
-    return views(uow.session, found[:limit] if limit else found)
+        conditions.append(TrainingSession.training_id == training.id)
+    query = (select(TrainingSession.id, Training.code, Training.titles, Training.kind,
+                    Training.owner_organisation_id, TrainingSession.starts_on,
+                    TrainingSession.ends_on, TrainingSession.place, TrainingSession.capacity)
+             .join(TrainingSession.training).where(*conditions)
+             .order_by(TrainingSession.starts_on, Training.code))
+    found = [row for row in uow.session.execute(query)
+             if can_see(officer, row.kind, row.owner_organisation_id)]
+    found = found[:limit] if limit else found
+    counts = seat_counts(uow.session, (row.id for row in found))
+    return [SessionView(id=row.id, training=row.code, titles=dict(row.titles),
+                        starts_on=row.starts_on, ends_on=row.ends_on, place=row.place,
+                        capacity=row.capacity, **counts[row.id]) for row in found]
 
 
 def session_view(uow: UnitOfWork, session_id: int) -> SessionView:
