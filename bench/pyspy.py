@@ -4,10 +4,11 @@
     ...                                        # the load
     summary = recorder.summary()               # waits for py-spy; shares of the samples
 
-py-spy (`pip install py-spy`) samples the threads that are running (idle ones are left out)
-without stopping the process (--nonblocking), 100 times a second; the summary gives the share
-of the samples by thread, by package (where the innermost frame is), and the top functions,
-inclusive (the frame is anywhere on the stack) and self (innermost). Only a profile of the
+py-spy (`pip install py-spy`) samples, 100 times a second and without stopping the process
+(--nonblocking), the thread that holds the interpreter (--gil): where the process's Python time
+goes, threads waiting for a lock or for the GIL left out. The summary gives the share of the
+samples by thread, by package (where the innermost frame is), and the top functions, inclusive
+(the frame is anywhere on the stack) and self (innermost). Only a profile of the
 bench's own server: nothing here names a person or a message.
 """
 
@@ -46,7 +47,8 @@ class Recorder:
             return
         self.process = subprocess.Popen(
             [tool, "record", "--pid", str(pid), "--rate", str(RATE), "--duration",
-             str(max(1, round(seconds))), "--format", "raw", "--nonblocking", "-o", str(path)],
+             str(max(1, round(seconds))), "--format", "raw", "--nonblocking", "--gil",
+             "--threads", "-o", str(path)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def summary(self) -> dict[str, Any]:
@@ -101,7 +103,8 @@ def summarise(raw: str) -> dict[str, Any]:
 def render(summary: dict[str, Any]) -> str:
     if not summary.get("samples"):
         return "(no samples)"
-    lines = [f"{summary['samples']} samples at {summary['rate_hz']} Hz of running threads"]
+    lines = [f"{summary['samples']} samples at {summary['rate_hz']} Hz of the thread holding the "
+             "interpreter"]
     for title, key in (("by thread", "threads"), ("by package (innermost frame)", "packages"),
                        ("inclusive", "inclusive"), ("self", "self")):
         lines.append(f"- {title}: " + "; ".join(f"{name} {share:.0%}"
