@@ -76,6 +76,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=15, help="rounds (≥ 10 for the README)")
     parser.add_argument("--people", type=int, default=20_000)
     parser.add_argument("--out", type=Path, default=RESULTS / "cli.json")
+    parser.add_argument("--tree", type=Path, help="run the CLI of another checkout of this "
+                        "repository (e.g. an older commit's `git archive`), for before/after")
     args = parser.parse_args()
     python = sys.executable
     cli = str(Path(python).parent / "itma-assistant")
@@ -90,7 +92,8 @@ def main() -> int:
                    for n, token in enumerate(tokens)]
         app.close()
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "ITMA_HOME": str(home),
-               "ITMA_SECRET_KEY": mail_world.SECRET_KEY, "LANG": "C.UTF-8"}
+               "ITMA_SECRET_KEY": mail_world.SECRET_KEY, "LANG": "C.UTF-8",
+               **({"PYTHONPATH": str(args.tree.resolve())} if args.tree else {})}
         cases: dict[str, tuple[list[str], Any]] = {
             "python": ([python, "-c", "pass"], None),
             "help": ([cli, "--help"], None),
@@ -122,7 +125,8 @@ def main() -> int:
     results["search_first"] = {"wall_ms": round(first_search[0], 1),
                                "cpu_ms": round(first_search[1], 1)}
     verdict = {name: results[name]["median_ms"] < target for name, target in TARGETS_MS.items()}
-    report = {"bench": "cli", "collaborators": people, "results": results,
+    report = {"bench": "cli", "tree": str(args.tree) if args.tree else "this checkout",
+              "collaborators": people, "results": results,
               "targets_ms": TARGETS_MS, "met": verdict,
               "load_average": {"before": [round(x, 2) for x in load_before],
                                "after": [round(x, 2) for x in load_after]},
