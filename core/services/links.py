@@ -19,16 +19,19 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from core import clock
 from core.app import UnitOfWork
-from core.eid import Identity
 from core.errors import DomainError
 from core.models import AccessRequest, LinkToken, Officer, Organisation
 from core.services import access
 from core.services.access import link_identity, require_active
+
+if TYPE_CHECKING:  # the X.509 stack stays out of processes that never see a certificate
+    from core.eid import Identity
 
 VALIDITY = timedelta(minutes=10)
 PLATFORMS = ("slack", "teams")
