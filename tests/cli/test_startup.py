@@ -26,7 +26,8 @@ NOT_FOR_PARSING = frozenset({
     "core.models", "core.db", "core.conversation", "bot", "mail_gateway"})
 NEVER_FOR_ONE_SHOTS = frozenset({
     "slack_sdk", "slack_bolt", "aiohttp", "botbuilder", "msal", "uvicorn", "starlette",
-    "dateparser", "alembic", "bot.slack", "bot.teams", "bot.web", "cli.serve"})
+    "dateparser", "alembic", "bot.slack", "bot.teams", "bot.web", "cli.serve",
+    "pydantic", "cryptography.x509", "core.services.intake_schema"})
 PROBE = """
 import json, sys
 from cli.main import main
