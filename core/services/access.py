@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from core import clock, nrn
 from core.app import UnitOfWork
@@ -97,10 +98,11 @@ def officer_by_email(uow: UnitOfWork, email: str) -> Officer:
 
 def officer_for_identity(uow: UnitOfWork, platform: str, workspace: str,
                          user_ref: str) -> Officer | None:
-    # One statement (and the organisations' selectin): every chat turn starts here.
-    return uow.session.scalar(select(Officer).join(Officer.identities).where(
-        ChatIdentity.platform == platform, ChatIdentity.workspace == workspace,
-        ChatIdentity.user_ref == user_ref))
+    # One statement, organisations joined in: every chat turn starts here.
+    return uow.session.scalars(
+        select(Officer).join(Officer.identities).options(joinedload(Officer.organisations))
+        .where(ChatIdentity.platform == platform, ChatIdentity.workspace == workspace,
+               ChatIdentity.user_ref == user_ref)).unique().first()
 
 
 @dataclass(frozen=True)
