@@ -4,9 +4,11 @@ The model (core/services/triage.py, `model_features`) reads the words and letter
 mail with two learners whose distributions it averages: a multinomial naive Bayes (counts) and
 a multinomial logistic regression (weights, fitted here by stochastic gradient descent with a
 little L2 regularisation; pure Python, a fixed seed). Trained on every labelled mail of the
-repository: both halves of bench/helpdesk/corpus, the blind sets blind–blind4 and the mails of
-corpus/extra (written for training only, never measured). Never on a set written after the
-model is frozen (blind5, the held-out set, is not listed here). The file holds naive Bayes
+repository: both halves of bench/helpdesk/corpus, the blind sets blind–blind5 (each measured
+once as it came out, then joined) and the mails of corpus/extra (written for training only,
+never measured); a mail labelled `no-ticket` is left out (the gateway refuses it before the
+triage reads anything). Never on a set written after the model is frozen (blind6, the held-out
+set, is not listed here). The file holds naive Bayes
 counts (features seen at least twice, what the others counted per category, the vocabulary
 size and the smoothing), the logistic weights of the features found in at least two mails
 (rounded), and the two numbers that combine the model with the rules. The choices (features,
@@ -22,11 +24,21 @@ import random
 import sys
 from collections import Counter, defaultdict
 
-from bench.helpdesk.corpus import BLIND, BLIND2, BLIND3, BLIND4, EXTRA, Mail, load
+from bench.helpdesk.corpus import (
+    BLIND,
+    BLIND2,
+    BLIND3,
+    BLIND4,
+    BLIND5,
+    EXTRA,
+    NO_TICKET,
+    Mail,
+    load,
+)
 from core.config import TEMPLATES_DIR
 from core.services.triage import CATEGORIES, MODEL_FILE, _softmax, logistic_input, model_features
 
-TRAINED_ON = ("dev", "test", BLIND, BLIND2, BLIND3, BLIND4, EXTRA)
+TRAINED_ON = ("dev", "test", BLIND, BLIND2, BLIND3, BLIND4, BLIND5, EXTRA)
 ALPHA = 0.3
 TEMPERATURE = 20.0
 RULES_WEIGHT = 1.5
@@ -40,7 +52,7 @@ SEED = 13
 
 
 def training_mails() -> list[Mail]:
-    return [m for half in TRAINED_ON for m in load((half,))]
+    return [m for half in TRAINED_ON for m in load((half,), corrected=True)]
 
 
 def logistic(mails: list[Mail]) -> dict[str, object]:
@@ -81,6 +93,7 @@ def logistic(mails: list[Mail]) -> dict[str, object]:
 
 
 def train(mails: list[Mail]) -> dict[str, object]:
+    mails = [m for m in mails if m.category != NO_TICKET]
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     documents: Counter[str] = Counter()
     for mail in mails:
