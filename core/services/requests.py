@@ -10,23 +10,23 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Date, and_, bindparam, select
-from sqlalchemy.orm import selectinload
 
 from core import clock, nrn
 from core.app import UnitOfWork
 from core.errors import DomainError
 from core.models import (
+    ChatIdentity,
     Collaborator,
     Language,
     MailingListSubscription,
     Officer,
-    Organisation,
     RegistrationRequest,
     RequestState,
     TeamsConversation,
     Training,
     TrainingKind,
     TrainingSession,
+    officer_organisations,
 )
 from core.services import approval, authority, enrollment, intake, reply_tokens
 from core.services.access import organisation_by_code, require_organisation, responsible_for
@@ -179,6 +179,43 @@ def card_context(uow: UnitOfWork, request: RegistrationRequest, language: str,
             "wants": wants_context(uow, request, language, catalogue)}
 
 
+@dataclass(frozen=True)
+class Recipient:
+    """An officer as a "Nouvelle inscription" needs them (reply_tokens.issue reads the id)."""
+
+    id: int
+    email: str
+    language: str
+    display_name: str
+
+
+_OFFICERS, _LINKS = Officer.__table__, officer_organisations
+_IDENTITIES = ChatIdentity.__table__
+RECIPIENTS = (
+    select(_OFFICERS.c.id, _OFFICERS.c.email, _OFFICERS.c.language, _OFFICERS.c.given_names,
+           _OFFICERS.c.surname, _IDENTITIES.c.platform, _IDENTITIES.c.workspace,
+           _IDENTITIES.c.user_ref)
+    .select_from(_OFFICERS.join(_LINKS, _LINKS.c.officer_id == _OFFICERS.c.id)
+                 .outerjoin(_IDENTITIES, _IDENTITIES.c.officer_id == _OFFICERS.c.id))
+    .where(_LINKS.c.organisation_id == bindparam("org"),
+           _OFFICERS.c.valid_until >= bindparam("today", type_=Date()))
+    .order_by(_OFFICERS.c.id, _IDENTITIES.c.id))
+
+
+def _recipients(uow: UnitOfWork, organisation_id: int
+                ) -> list[tuple[Recipient, list[tuple[str, str, str]]]]:
+    """The organisation's officers with valid access, and their chat accounts, one statement."""
+    found: dict[int, tuple[Recipient, list[tuple[str, str, str]]]] = {}
+    for row in uow.session.connection().execute(RECIPIENTS, {"org": organisation_id,
+                                                             "today": clock.today()}):
+        if row.id not in found:
+            found[row.id] = (Recipient(row.id, row.email, Language(row.language).value,
+                                       f"{row.given_names} {row.surname}"), [])
+        if row.platform is not None:
+            found[row.id][1].append((row.platform, row.workspace, row.user_ref))
+    return list(found.values())
+
+
 def notify_officers(uow: UnitOfWork, request: RegistrationRequest) -> int:
     """Queue the "Nouvelle inscription" for every linked chat account of the organisation's
     officers with valid access, and for the organisation's own channel when it has one."""
@@ -187,27 +224,21 @@ def notify_officers(uow: UnitOfWork, request: RegistrationRequest) -> int:
                "name": f"{person['surname']} {person['given_names']}".strip()}
     count = 0
     # Everything read before the loop (the wish's catalogue rows once, the officers with
-    # their chat accounts in one more statement): the loop only adds rows, which the flush
-    # then writes as one INSERT per table.
+    # their chat accounts as plain rows in one statement): the loop only adds rows, which the
+    # flush then writes together.
     catalogue = _session_of(uow, wanted(request))
-    officers = uow.session.scalars(select(Officer).join(Officer.organisations).where(
-        Organisation.id == request.organisation_id).options(selectinload(Officer.identities)))
-    for officer in officers:
-        if officer.valid_until is None or officer.valid_until < clock.today():
-            continue
-        language = officer.language.value
-        token = reply_tokens.issue(uow, officer, request)
-        uow.enqueue_mail(officer.email, language, "request_new",
-                         {**card_context(uow, request, language, catalogue),
+    for officer, identities in _recipients(uow, request.organisation_id):
+        token = reply_tokens.issue(uow, officer, request)  # type: ignore[arg-type]
+        uow.enqueue_mail(officer.email, officer.language, "request_new",
+                         {**card_context(uow, request, officer.language, catalogue),
                           "name": officer.display_name,
-                          "organisation_name": request.organisation.name(language)},
+                          "organisation_name": request.organisation.name(officer.language)},
                          token=token)
         count += 1
-        for identity in officer.identities:
-            if identity.platform in CHAT_PLATFORMS:
-                count += uow.enqueue_chat(identity.platform,
-                                          f"{identity.workspace}:{identity.user_ref}",
-                                          language, "request_new", context) is not None
+        for platform, workspace, user_ref in identities:
+            if platform in CHAT_PLATFORMS:
+                count += uow.enqueue_chat(platform, f"{workspace}:{user_ref}", officer.language,
+                                          "request_new", context) is not None
     if request.organisation.slack_channel:
         language = request.organisation.languages.split(",")[0]
         count += uow.enqueue_chat("slack", request.organisation.slack_channel, language,
