@@ -16,6 +16,14 @@ OUT_OF_OFFICE = re.compile(
     r"message automatique|genere automatiquement|automatisch gegenereerd|"
     r"automatisch (erzeugt|generiert)|automatisch bericht)\b"
     r"|^\W*(afwezig|abwesend|abwesenheit|absent|absente|conge|vacances|urlaub|vacation)\s*:")
+BOUNCE = re.compile(
+    r"^\W*(undeliverable|undelivered|non remis|non distribuable|onbestelbaar|"
+    r"niet bezorgd|unzustellbar|nicht zustellbar|delivery (status notification|failure)|"
+    r"mail delivery (failed|failure)|returned mail|failure notice)\b")
+"""Subjects of delivery failure reports (Exchange writes `Undeliverable:`, `Non remis :`,
+`Onbestelbaar:`, `Unzustellbar:`; Postfix `Undelivered Mail Returned to Sender`), folded, as
+the first words: a bounce relayed without its `multipart/report` type or its empty
+Return-Path still shows it there."""
 """Subjects of out-of-office and other generated mail in en, fr, nl and de, folded: the only
 sign some clients and ticket systems give (`[AUTO GENERATED] …`, `Out of Office: …`). A lone
 word such as « congé » or "vacation" counts only as the prefix those clients write
@@ -47,6 +55,9 @@ def automatic_reason(headers: Headers) -> str | None:
         local = address.split("@", 1)[0].lower()
         if any(local.startswith(prefix) for prefix in MACHINE_SENDERS):
             return f"sender {local}@"
-    if OUT_OF_OFFICE.search(fold(headers.subject())):
+    subject = fold(headers.subject())
+    if OUT_OF_OFFICE.search(subject):
         return "out-of-office subject"
+    if BOUNCE.search(subject):
+        return "delivery failure subject"
     return None

@@ -111,6 +111,25 @@ def test_a_subject_alone_can_show_a_machine(subject: str) -> None:
 
 
 @pytest.mark.parametrize("subject", [
+    "Undeliverable: Your enrollment for DIG-105 has been confirmed",
+    "Non remis : Votre accès gestionnaire expire dans 7 jours",
+    "Onbestelbaar: Nieuwe inschrijving", "Unzustellbar: Ihre Einschreibung für IFA-107",
+    "Undelivered Mail Returned to Sender", "Mail delivery failed: returning message to sender",
+])
+def test_a_bounce_subject_alone_shows_a_machine(subject: str) -> None:
+    read = headers(b"From: Officer <officer@jus.example>", b"Subject: " + subject.encode())
+    assert automatic_reason(read) == "delivery failure subject"
+
+
+@pytest.mark.parametrize("subject", [
+    "Why was my mail undeliverable?", "RE: Undeliverable: Nieuwe inschrijving",
+])
+def test_people_asking_about_a_bounce_are_people(subject: str) -> None:
+    read = headers(b"From: Officer <officer@jus.example>", b"Subject: " + subject.encode())
+    assert automatic_reason(read) is None
+
+
+@pytest.mark.parametrize("subject", [
     "remplacement pendant mon congé", "Question about vacation days and the course",
     "Abwesenheit bis Montag – Frage zur Anmeldung", "afwezig op de sessie van 12/03",
 ])
