@@ -99,6 +99,8 @@ def _observe(engine: Engine) -> None:
 
     @event.listens_for(engine, "rollback")
     def _rolled_back(conn: Any) -> None:
+        if conn.invalidated:  # the server went away: what it held is gone with the connection
+            return
         conn.info.pop("itma_audited", None)
 
 
