@@ -52,6 +52,11 @@ DECIDE = (
     .returning(*REQUESTS.c, select(ORGANISATIONS.c.code).where(
         ORGANISATIONS.c.id == REQUESTS.c.organisation_id).scalar_subquery()
         .label("organisation_code")))
+UNDECIDE = (
+    update(REQUESTS)
+    .where(REQUESTS.c.id == bindparam("rid", type_=Integer()),
+           REQUESTS.c.state == RequestState.APPROVED)
+    .values(state=RequestState.PENDING, decided_by_id=None, decided_at=None, reason=None))
 PERSON_COLUMNS = ("nrn_hash", "nrn_encrypted", "nrn_masked", "birth_year", "sex", "surname",
                   "given_names", "email", "language", "organisation_id", "department", "active",
                   "search_key", "created_at", "updated_at")
@@ -66,8 +71,6 @@ NEW_PERSON = (
 def approve(uow: UnitOfWork, auth: Authority, request_id: int, via: str,
             accept_mismatch: bool
             ) -> tuple[RegistrationRequest, enrollment.Outcome | None] | None:
-    from core.services import requests  # the wording of refusals lives there
-
     if not auth.organisation_ids:
         return None
     row = uow.session.connection().execute(DECIDE, {
@@ -76,6 +79,32 @@ def approve(uow: UnitOfWork, auth: Authority, request_id: int, via: str,
     if row is None:
         return None
     request = _request(uow, row)
+    try:
+        return _approve_decided(uow, auth, request, row.organisation_code, via,
+                                accept_mismatch)
+    except DomainError:
+        if not uow.session.in_nested_transaction():
+            _undecide(uow, request_id)
+        raise
+
+
+def _undecide(uow: UnitOfWork, request_id: int) -> None:
+    """A refusal after DECIDE leaves the request as it was, as the ORM path (which checks
+    before it writes) does, also for a caller that goes on to commit after catching it: one
+    UPDATE on that rare path rather than a SAVEPOINT and its RELEASE on every approval. Under
+    a caller's savepoint (chat flow, mail batch) the savepoint's rollback does it already."""
+    uow.session.connection().execute(UNDECIDE, {"rid": request_id})
+    held = uow.session.identity_map.get(identity_key(RegistrationRequest, request_id))
+    if held is not None:
+        uow.session.expire(held)
+
+
+def _approve_decided(uow: UnitOfWork, auth: Authority, request: RegistrationRequest,
+                     organisation_code: str, via: str, accept_mismatch: bool
+                     ) -> tuple[RegistrationRequest, enrollment.Outcome | None]:
+    from core.services import requests
+
+    request_id = request.id
     wish, typed = requests.wanted(request), requests.typed_person(request)
     if not wish.complete or (wish.kind == "mailing_list" and not requests._deliverable(typed)):
         raise DomainError("request_malformed", id=request_id)
@@ -86,7 +115,7 @@ def approve(uow: UnitOfWork, auth: Authority, request_id: int, via: str,
         return request, None
     approved = booking.audit_row(auth, "request.approved", "request", request_id, via=via,
                                  reason=None)
-    person_id = _new_person(uow, auth, requests, request, row.organisation_code, wish)
+    person_id = _new_person(uow, auth, requests, request, organisation_code, wish)
     if person_id is None:  # known national number: the ORM path checks the names
         session_id = requests._session_id(uow, auth, wish)
         person_id = requests._collaborator(uow, auth, request, accept_mismatch).id
@@ -94,7 +123,7 @@ def approve(uow: UnitOfWork, auth: Authority, request_id: int, via: str,
     else:
         session_id = None
         added = [booking.audit_row(auth, "collaborator.added", "collaborator", person_id,
-                                   organisation=row.organisation_code)]
+                                   organisation=organisation_code)]
     assert wish.training_code is not None and wish.session_start is not None
     booked = booking.enroll(uow, auth, person_id,
                             session_id or (wish.training_code, wish.session_start),
