@@ -14,7 +14,6 @@ import ipaddress
 import json
 import smtplib
 import sqlite3
-import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -99,7 +98,7 @@ def check_database(settings: Settings) -> Check:
 
 
 def check_smtp(settings: Settings) -> Check:
-    from mail_gateway.delivery import Relay
+    from mail_gateway.delivery import Relay, open_relay
 
     name = "smtp relay"
     if not settings.smtp_relay:
@@ -107,19 +106,8 @@ def check_smtp(settings: Settings) -> Check:
                                    f"{settings.maildir}, nobody receives it")
     relay = Relay.parse(settings.smtp_relay)
     try:
-        if relay.tls:
-            client: smtplib.SMTP = smtplib.SMTP_SSL(relay.host, relay.port, timeout=TIMEOUT_S,
-                                                    context=ssl.create_default_context())
-        else:
-            client = smtplib.SMTP(relay.host, relay.port, timeout=TIMEOUT_S)
-        with client:
-            code, _ = client.ehlo()
-            if code != 250:
-                return _fail(name, f"{relay.host}:{relay.port}: EHLO answered {code}")
-            if relay.user:
-                if not relay.tls and client.has_extn("starttls"):
-                    client.starttls(context=ssl.create_default_context())
-                client.login(relay.user, relay.password or "")
+        with open_relay(relay, TIMEOUT_S):
+            pass
     except smtplib.SMTPAuthenticationError:
         return _fail(name, f"{relay.host}:{relay.port}: login refused for {relay.user}")
     except (OSError, smtplib.SMTPException) as exc:

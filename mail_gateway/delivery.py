@@ -49,18 +49,28 @@ class Relay:
                    unquote(parts.password) if parts.password else None)
 
 
+def open_relay(relay: Relay, timeout: float = SMTP_TIMEOUT) -> smtplib.SMTP:
+    """Connected, TLS when the relay offers it, logged in when the URL names a user."""
+    if relay.tls:
+        client: smtplib.SMTP = smtplib.SMTP_SSL(relay.host, relay.port, timeout=timeout,
+                                                context=ssl.create_default_context())
+    else:
+        client = smtplib.SMTP(relay.host, relay.port, timeout=timeout)
+    try:
+        client.ehlo()
+        if not relay.tls and client.has_extn("starttls"):
+            client.starttls(context=ssl.create_default_context())
+        if relay.user:
+            client.login(relay.user, relay.password or "")
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
 def send_relay(relay: Relay, mail: EmailMessage, sender: str, recipient: str) -> None:
     try:
-        if relay.tls:
-            client: smtplib.SMTP = smtplib.SMTP_SSL(relay.host, relay.port, timeout=SMTP_TIMEOUT,
-                                                    context=ssl.create_default_context())
-        else:
-            client = smtplib.SMTP(relay.host, relay.port, timeout=SMTP_TIMEOUT)
-        with client:
-            if not relay.tls and client.has_extn("starttls"):
-                client.starttls(context=ssl.create_default_context())
-            if relay.user:
-                client.login(relay.user, relay.password or "")
+        with open_relay(relay) as client:
             client.send_message(mail, from_addr=sender, to_addrs=[recipient])
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [code for code, _msg in exc.recipients.values()]
