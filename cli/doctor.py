@@ -12,8 +12,10 @@ import argparse
 import contextlib
 import ipaddress
 import json
+import os
 import smtplib
 import sqlite3
+import tomllib
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -276,6 +278,17 @@ def check_public_url(settings: Settings) -> Check:
     return _ok(name, f"{settings.public_url}: {mode}")
 
 
+def _key_given() -> bool:
+    """ITMA_SECRET_KEY set in the environment or in the ITMA_CONFIG file."""
+    if os.environ.get("ITMA_SECRET_KEY"):
+        return True
+    try:
+        config = os.environ.get("ITMA_CONFIG")
+        return bool(config and tomllib.loads(Path(config).read_text()).get("secret_key"))
+    except (OSError, ValueError):
+        return False
+
+
 def checks(settings: Settings) -> Iterator[Callable[[], Check]]:
     yield lambda: check_database(settings)
     yield lambda: check_smtp(settings)
@@ -291,12 +304,16 @@ def checks(settings: Settings) -> Iterator[Callable[[], Check]]:
 
 def doctor(_args: argparse.Namespace) -> int:
     try:
-        settings = load_settings()
+        settings = load_settings(create_key=False)
     except ConfigError as exc:
         print(_fail("settings", str(exc)).line())
         print("1 check(s) failed; the others need settings that parse")
         return 1
     print(_ok("settings", f"parsed; ITMA_HOME {settings.home}").line())
+    if not _key_given() and not (settings.home / "secret.key").exists():
+        print(Check("secret key", "warn", f"no ITMA_SECRET_KEY and no {settings.home}/"
+                    "secret.key yet: the first command makes one; every instance of a "
+                    "deployment needs the same").line())
     failed = 0
     for run in checks(settings):
         try:

@@ -186,7 +186,9 @@ def _raw_values(env: dict[str, str]) -> dict[str, str]:
     return values
 
 
-def _secret_key(home: Path, given: str | None) -> bytes:
+def _secret_key(home: Path, given: str | None, create: bool = True) -> bytes:
+    """ITMA_SECRET_KEY, else $ITMA_HOME/secret.key, made at first use unless `create` is off
+    (`doctor` creates nothing: it then gets a throwaway key and says the file is missing)."""
     if given:
         if len(given) < 16:
             raise ConfigError("ITMA_SECRET_KEY: must be at least 16 characters")
@@ -195,6 +197,8 @@ def _secret_key(home: Path, given: str | None) -> bytes:
     try:
         if path.exists():
             key = path.read_text(encoding="ascii").strip()
+        elif not create:
+            return secrets.token_hex(32).encode()
         else:
             home.mkdir(parents=True, exist_ok=True)
             key = secrets.token_hex(32)
@@ -261,7 +265,7 @@ def _check_teams(raw: dict[str, str]) -> bool:
     return allow in ("1", "true", "yes")
 
 
-def load_settings(env: dict[str, str] | None = None) -> Settings:
+def load_settings(env: dict[str, str] | None = None, *, create_key: bool = True) -> Settings:
     env = dict(os.environ if env is None else env)
     raw = _raw_values(env)
     home = Path(raw.get("home", "./var")).expanduser().resolve()
@@ -284,7 +288,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     return Settings(
         home=home,
         database_url=database_url,
-        secret_key=_secret_key(home, raw.get("secret_key")),
+        secret_key=_secret_key(home, raw.get("secret_key"), create_key),
         public_url=raw.get("public_url", Settings.public_url).rstrip("/"),
         mail_domain=raw.get("mail_domain", Settings.mail_domain),
         mail_from=raw.get("mail_from", Settings.mail_from),

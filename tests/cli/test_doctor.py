@@ -164,3 +164,16 @@ def test_each_broken_setting_fails_its_own_check(
     code, found = _run(monkeypatch, capsys, working | {"ITMA_HTTP_LISTEN": "nowhere"})
     assert code == 1 and found == {"settings": "FAIL ITMA_HTTP_LISTEN: expected HOST:PORT, "
                                                "got 'nowhere'"}, found
+
+
+def test_doctor_creates_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    """A fresh home: the missing key and database are reported, neither is made."""
+    home = tmp_path / "fresh"
+    for key in [k for k in os.environ if k.startswith("ITMA_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("ITMA_HOME", str(home))
+    assert doctor.doctor(None) == 1  # type: ignore[arg-type]
+    out = capsys.readouterr().out
+    assert "warn  secret key" in out and "FAIL  database" in out and "no database file" in out
+    assert not home.exists()
