@@ -5,6 +5,9 @@ the words that carry nothing (politeness, prepositions, articles, nouns like "fo
 titles, separators between persons, and the words of dates. Adding a phrase adds no Python.
 
 A phrase may hold a gap, written "…": "schrijf … in" matches "schrijf Peeters in".
+
+Built once per process, and kept under $ITMA_HOME/cache (vocabulary_cache.py) so that a
+one-shot command reads it back instead of tokenizing every catalogue again.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from core import i18n
+from core.conversation.understanding import vocabulary_cache
 from core.conversation.understanding.tokens import tokenize
 
 INTENTS = ("enroll", "unenroll", "seats", "overview", "participants", "report", "requests",
@@ -131,6 +135,23 @@ def _add_numbered(vocabulary: Vocabulary, target: dict[str, int], language: str,
 
 @cache
 def vocabulary() -> Vocabulary:
+    """The vocabulary from the disk cache when its key still fits, else built (and saved)."""
+    file, key = vocabulary_cache.path(), None
+    if file is not None and (key := vocabulary_cache.key()) is not None:
+        data = vocabulary_cache.load(file, key)
+        if data is not None:
+            try:
+                return vocabulary_cache.restore(data, Vocabulary(), Phrase)
+            except (ValueError, TypeError):
+                pass  # damaged: rebuilt and rewritten below
+    found = build()
+    if file is not None and key is not None:
+        vocabulary_cache.save(file, key, vocabulary_cache.dump(found))
+    return found
+
+
+def build() -> Vocabulary:
+    """Everything the parser knows, read from the catalogues."""
     found = Vocabulary()
     for language in i18n.LANGUAGES:
         for intent in INTENTS:
