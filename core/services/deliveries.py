@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core import clock
@@ -15,14 +15,23 @@ from core.models import ProcessedDelivery
 KEEP = timedelta(days=2)
 
 
+def _insert(session: Session, table: Any) -> Any:
+    """The dialect's INSERT (it has ON CONFLICT); imported here, not at module level, because
+    sqlalchemy.dialects.postgresql costs a one-shot SQLite process some 15 ms to import."""
+    if session.get_bind().dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+        return sqlite_insert(table)
+    from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+    return postgresql_insert(table)
+
+
 def record_once(session: Session, key: str) -> bool:
     """Insert the delivery's key in the caller's transaction; False if it was already there.
 
     INSERT … ON CONFLICT DO NOTHING: a concurrent insert of the same key waits for the other
     transaction and then does nothing, so two instances never both act.
     """
-    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
-    statement = (dialect.insert(ProcessedDelivery)
+    statement = (_insert(session, ProcessedDelivery)
                  .values(key=key[:200], at=clock.now()).on_conflict_do_nothing()
                  .returning(ProcessedDelivery.key))
     return session.execute(statement).first() is not None
@@ -37,11 +46,10 @@ def record_all(session: Session, keys: list[str]) -> set[str]:
     cut = sorted({key[:200] for key in keys})
     if not cut:
         return set()
-    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
     table = ProcessedDelivery.__table__
     # Core executemany with RETURNING: one multi-row INSERT, compiled once (a .values() list
     # is compiled anew for every call)
-    statement = dialect.insert(table).on_conflict_do_nothing().returning(table.c.key)
+    statement = _insert(session, table).on_conflict_do_nothing().returning(table.c.key)
     at = clock.now()
     rows = session.connection().execute(statement, [{"key": key, "at": at} for key in cut])
     return {row[0] for row in rows}
