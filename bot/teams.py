@@ -252,6 +252,7 @@ class TeamsBot:
         self.sdk.on_file_consent(self._on_file_consent)
         self._work = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="teams-work")
         self._apis: dict[str, ApiClient] = {}
+        self._remembered = store.Remembered()
         self._tasks: set[asyncio.Task[None]] = set()
         self._lanes: list[asyncio.Queue[MessageActivity]] = [asyncio.Queue()
                                                              for _ in range(LANES)]
@@ -375,7 +376,7 @@ class TeamsBot:
         if self.bot_id is None and activity.recipient is not None:
             self.bot_id = activity.recipient.id  # without credentials: learnt from Teams
         key = store.delivery_key(activity.conversation.id, activity.id) if activity.id else None
-        fresh = store.arrive(self.app, key, _reference(activity))
+        fresh = store.arrive(self.app, key, _reference(activity), self._remembered)
         if not fresh:
             log.info("teams: activity delivered again; handled once")
         return fresh
@@ -453,7 +454,7 @@ class TeamsBot:
         where = Where(created.id, (created.service_url or service_url).rstrip("/"))
         await self._run(store.arrive, self.app, None, Reference(
             tenant_id, where.conversation_id, where.service_url, store.PERSONAL,
-            user_ref=user_ref))
+            user_ref=user_ref), self._remembered)
         return where
 
     async def tell(self, person: Person, reply: Reply) -> None:
@@ -674,7 +675,12 @@ class TeamsBot:
             return
         reference = _reference(activity)
         if reference is not None:
-            await self._run(store.arrive, self.app, None, reference)
+            await self._run(store.arrive, self.app, None, reference, self._remembered)
+
+    async def forget(self, conversation_id: str) -> None:
+        """A conversation the connector no longer knows, dropped here and in the database."""
+        self._remembered.forgotten(conversation_id)
+        await self._run(store.forget, self.app, conversation_id)
 
     # -- notifications ----------------------------------------------------------------------
 
@@ -719,7 +725,7 @@ class TeamsSender:
 
     async def _failed(self, status: int, where: Where | None, target: str) -> None:
         if status == 404 and where is not None and not target.startswith("19:"):
-            await self.bot._run(store.forget, self.bot.app, where.conversation_id)
+            await self.bot.forget(where.conversation_id)
             raise TemporaryFailure("conversation unknown to the connector: reopened next time")
         if status in (401, 408, 429) or status >= 500:
             raise TemporaryFailure(f"Bot Connector answered {status}")

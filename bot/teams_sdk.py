@@ -58,6 +58,12 @@ def quiet_setup() -> Iterator[None]:
             logger.setLevel(level)
 
 
+HTTP_LOGGER = "microsoft_teams.common.http.client"
+"""Each SDK HTTP client copies this logger's level onto httpx's: at WARNING, httpx no longer
+logs an INFO line (URL and status) for every answer posted, a cost paid per message in serve's
+log files that said nothing the outbox and metrics do not."""
+logging.getLogger(HTTP_LOGGER).setLevel(logging.WARNING)
+
 with clean_environment(), warnings.catch_warnings():
     warnings.simplefilter("ignore")  # preview-feature warnings printed at import
     from microsoft_teams.api import (

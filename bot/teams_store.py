@@ -9,7 +9,8 @@ organisation. Everything here is synchronous SQL, called on worker threads.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -55,17 +56,58 @@ def delivery_key(conversation_id: str, activity_id: str) -> str:
     return f"teams:{digest[:48]}"
 
 
-def arrive(app: App, key: str | None, reference: Reference | None) -> bool:
+REMEMBERED_FOR = 60.0
+"""Seconds a reference this process stored (or found stored) is taken as still stored."""
+
+
+@dataclass
+class Remembered:
+    """The references one bot stored lately, so a person's every message does not read their
+    row again to find it unchanged (a SELECT per message). Keyed like the table's unique keys;
+    a different reference for the same key, a `forget`, or REMEMBERED_FOR elapsed (another
+    instance may have changed the row) sends the next one to the database again."""
+
+    seen: dict[tuple[str, ...], tuple[Reference, float]] = field(default_factory=dict)
+
+    @staticmethod
+    def _key(reference: Reference) -> tuple[str, ...]:
+        if reference.kind == PERSONAL:
+            return (PERSONAL, reference.tenant_id, reference.user_ref or "")
+        return (CHANNEL, reference.conversation_id)
+
+    def fresh(self, reference: Reference) -> bool:
+        known = self.seen.get(self._key(reference))
+        return (known is not None and known[0] == reference
+                and time.monotonic() - known[1] < REMEMBERED_FOR)
+
+    def stored(self, reference: Reference) -> None:
+        if len(self.seen) > 10_000:
+            self.seen.clear()
+        self.seen[self._key(reference)] = (reference, time.monotonic())
+
+    def forgotten(self, conversation_id: str) -> None:
+        for key, (reference, _) in list(self.seen.items()):
+            if reference.conversation_id == conversation_id:
+                self.seen.pop(key, None)
+
+
+def arrive(app: App, key: str | None, reference: Reference | None,
+           remembered: Remembered | None = None) -> bool:
     """Record a delivery and remember its conversation, in one transaction.
 
     False when the key was already recorded: a redelivered activity, handled once on any
-    instance (INSERT … ON CONFLICT DO NOTHING, like Slack's retries).
+    instance (INSERT … ON CONFLICT DO NOTHING, like Slack's retries). A reference `remembered`
+    holds as lately stored is not looked up again.
     """
+    if remembered is not None and reference is not None and remembered.fresh(reference):
+        reference, remembered = None, None
     with app.unit_of_work() as uow:
         if key is not None and not deliveries.record_once(uow.session, key):
             return False
         if reference is not None:
             remember(uow.session, reference)
+    if remembered is not None and reference is not None:
+        remembered.stored(reference)
     return True
 
 
