@@ -30,7 +30,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import String, bindparam, func, insert, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
 
 from core import clock, i18n, matching, nrn
 from core.app import UnitOfWork
@@ -623,6 +622,8 @@ def _known(uow: UnitOfWork, hashes: Sequence[str]) -> dict[str, _Known]:
     for start in range(0, len(unique), size):
         chunk = unique[start:start + size]
         if postgres:
+            from sqlalchemy.dialects.postgresql import ARRAY  # PostgreSQL only: not on SQLite
+
             wanted = func.unnest(bindparam("hashes", chunk, type_=ARRAY(String))
                                  ).table_valued("value").render_derived()
             query = select(*columns).join(wanted, wanted.c.value == c.nrn_hash)
