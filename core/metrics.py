@@ -137,7 +137,8 @@ def enable(home: Path, *, short_lived: bool = False) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
-        tidy(path)
+        if not short_lived:  # a pipe folds at exit, its own file and the dead ones' alike
+            tidy(path)
     except OSError as exc:
         if short_lived:  # an MTA pipe: the mail matters more than its count
             log.warning("metrics not recorded: %s: %s", path, exc.strerror)

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from rapidfuzz import fuzz, process
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -117,6 +116,8 @@ def training_by_code(uow: UnitOfWork, code: str, officer: Officer | None = None)
 
 def similar_codes(uow: UnitOfWork, code: str, officer: Officer | None, limit: int = 3) -> str:
     trainings = [t for t in uow.session.scalars(select(Training)) if can_see_training(officer, t)]
+    from rapidfuzz import fuzz, process  # only for a code that is not known: on use
+
     found = process.extract(code.upper(), [t.code for t in trainings], scorer=fuzz.ratio,
                             limit=limit, score_cutoff=60)
     return ", ".join(match for match, _score, _index in found)
