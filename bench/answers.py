@@ -97,6 +97,31 @@ def answer_checks(row: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def compare(rows: list[dict[str, Any]], rates: list[int], *, baseline: str,
+            throughput_check: str, p99_check: str, target_rate: int, target_p99_ms: float,
+            target_throughput: float) -> dict[str, Any]:
+    """itma against the baseline server of the same run, rate by rate: the front end's
+    throughput and p99 (the ack, or the HTTP answer), then the answers' own checks."""
+    ratios, checks = {}, []
+    for rate in rates:
+        base = next(r for r in rows if r["server"] == baseline and r["rate"] == rate)
+        itma = next(r for r in rows if r["server"] == "itma" and r["rate"] == rate)
+        share = itma["throughput"] / base["throughput"] if base["throughput"] else 0.0
+        ratios[str(rate)] = {f"throughput_itma_vs_{baseline}": round(share, 3),
+                             f"p99_itma_vs_{baseline}": round(itma["p99_ms"] / base["p99_ms"], 2)}
+        checks.append({"rate": rate, "check": throughput_check, "value": f"{share:.0%}",
+                       "pass": share >= target_throughput})
+        if rate == target_rate:
+            checks.append({"rate": rate, "check": p99_check,
+                           "value": f"{itma['p99_ms']} ms",
+                           "pass": itma["p99_ms"] < target_p99_ms})
+        checks += answer_checks(itma)
+    if target_rate not in rates:
+        checks.append({"rate": target_rate, "check": "measured at the target rate",
+                       "value": "not measured", "pass": False})
+    return {"ratios": ratios, **verdict(checks)}
+
+
 def verdict(checks: list[dict[str, Any]]) -> dict[str, Any]:
     failed = [f"{c['check']} at {c['rate']:g}/s: {c['value']}" for c in checks if not c["pass"]]
     return {"checks": checks, "verdict": "PASS" if checks and not failed else "FAIL",

@@ -272,24 +272,11 @@ def measure(name: str, base: str, pid: int | None, rate: int, args: argparse.Nam
 
 
 def compare(rows: list[dict[str, Any]], rates: list[int]) -> dict[str, Any]:
-    ratios, checks = {}, []
-    for rate in rates:
-        base = next(r for r in rows if r["server"] == "baseline" and r["rate"] == rate)
-        itma = next(r for r in rows if r["server"] == "itma" and r["rate"] == rate)
-        throughput = itma["throughput"] / base["throughput"] if base["throughput"] else 0.0
-        ratios[str(rate)] = {"throughput_itma_vs_baseline": round(throughput, 3),
-                             "p99_itma_vs_baseline": round(itma["p99_ms"] / base["p99_ms"], 2)}
-        checks.append({"rate": rate, "check": "ack throughput >= 50% of baseline",
-                       "value": f"{throughput:.0%}", "pass": throughput >= TARGET_THROUGHPUT})
-        if rate == TARGET_RATE:
-            checks.append({"rate": rate, "check": f"ack p99 < {TARGET_P99_MS:g} ms",
-                           "value": f"{itma['p99_ms']} ms",
-                           "pass": itma["p99_ms"] < TARGET_P99_MS})
-        checks += answers.answer_checks(itma)
-    if TARGET_RATE not in rates:
-        checks.append({"rate": TARGET_RATE, "check": "measured at the target rate",
-                       "value": "not measured", "pass": False})
-    return {"ratios": ratios, **answers.verdict(checks)}
+    return answers.compare(rows, rates, baseline="baseline", throughput_check=(
+                           f"ack throughput >= {TARGET_THROUGHPUT:.0%} of baseline"),
+                           p99_check=f"ack p99 < {TARGET_P99_MS:g} ms",
+                           target_rate=TARGET_RATE, target_p99_ms=TARGET_P99_MS,
+                           target_throughput=TARGET_THROUGHPUT)
 
 
 def table(report: dict[str, Any]) -> str:

@@ -230,24 +230,11 @@ def measure(name: str, base: str, pid: int | None, rate: int, args: argparse.Nam
 
 
 def compare(rows: list[dict[str, Any]], rates: list[int]) -> dict[str, Any]:
-    ratios, checks = {}, []
-    for rate in rates:
-        base = next(r for r in rows if r["server"] == "echo" and r["rate"] == rate)
-        itma = next(r for r in rows if r["server"] == "itma" and r["rate"] == rate)
-        share = itma["throughput"] / base["throughput"] if base["throughput"] else 0.0
-        ratios[str(rate)] = {"throughput_itma_vs_echo": round(share, 3),
-                             "p99_itma_vs_echo": round(itma["p99_ms"] / base["p99_ms"], 2)}
-        checks.append({"rate": rate, "check": "HTTP throughput >= 80% of the echo app",
-                       "value": f"{share:.0%}", "pass": share >= TARGET_THROUGHPUT})
-        if rate == TARGET_RATE:
-            checks.append({"rate": rate, "check": f"HTTP answer p99 < {TARGET_P99_MS:g} ms",
-                           "value": f"{itma['p99_ms']} ms",
-                           "pass": itma["p99_ms"] < TARGET_P99_MS})
-        checks += answers.answer_checks(itma)
-    if TARGET_RATE not in rates:
-        checks.append({"rate": TARGET_RATE, "check": "measured at the target rate",
-                       "value": "not measured", "pass": False})
-    return {"ratios": ratios, **answers.verdict(checks)}
+    return answers.compare(rows, rates, baseline="echo", throughput_check=(
+                           f"HTTP throughput >= {TARGET_THROUGHPUT:.0%} of the echo app"),
+                           p99_check=f"HTTP answer p99 < {TARGET_P99_MS:g} ms",
+                           target_rate=TARGET_RATE, target_p99_ms=TARGET_P99_MS,
+                           target_throughput=TARGET_THROUGHPUT)
 
 
 def table(report: dict[str, Any]) -> str:
