@@ -10,6 +10,7 @@ the server's CPU per command, and give the verdict with its reasons.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -126,6 +127,21 @@ def verdict(checks: list[dict[str, Any]]) -> dict[str, Any]:
     failed = [f"{c['check']} at {c['rate']:g}/s: {c['value']}" for c in checks if not c["pass"]]
     return {"checks": checks, "verdict": "PASS" if checks and not failed else "FAIL",
             "failed": failed}
+
+
+def publish(report: dict[str, Any], path: Path, table: str) -> int:
+    """Write the report's JSON, print its table and any py-spy profile; the exit code of the
+    verdict (0 PASS, 1 FAIL)."""
+    from bench import pyspy
+
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    print(table)
+    for row in report["results"]:
+        if row.get("profile"):
+            print(f"\nWhere serve's CPU went at {row['rate']:g}/s (py-spy):\n"
+                  + pyspy.render(row["profile"]))
+    return 0 if report["verdict"] == "PASS" else 1
 
 
 def load_average() -> float:

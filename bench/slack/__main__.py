@@ -371,14 +371,7 @@ def main() -> int:
               "texts": {k: v[:5] for k, v in kinds.items()}, "sample_replies": samples["itma"],
               "results": rows}
     report.update(compare(rows, rates))
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "slack.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
-    print(table(report))
-    for row in rows:
-        if row.get("profile"):
-            print(f"\nWhere serve's CPU went at {row['rate']:g}/s (py-spy):\n"
-                  + pyspy.render(row["profile"]))
-    return 0 if report["verdict"] == "PASS" else 1
+    return answers.publish(report, RESULTS / "slack.json", table(report))
 
 
 if __name__ == "__main__":
