@@ -9,6 +9,7 @@ in steps of up to 100 ms and would throttle a busy instance.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -16,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.dml import Insert
 
@@ -102,6 +103,43 @@ def _observe(engine: Engine) -> None:
         if conn.invalidated:  # the server went away: what it held is gone with the connection
             return
         conn.info.pop("itma_audited", None)
+
+
+_PIPELINES = itertools.count(1)
+PIPELINE_KEY = "itma_pipeline"  # connection.info, inside a pipeline: its serial (tests count)
+
+
+@contextmanager
+def pipelined(connection: Connection) -> Iterator[None]:
+    """The statements executed inside, whose results nobody reads (plain INSERTs: history,
+    audit, outbox), sent to the server together and answered together: one round trip instead
+    of one each, on PostgreSQL through psycopg's pipeline mode. On SQLite a statement is a call
+    into the library in this process, not a round trip: nothing to gather, they run as they are.
+
+    Inside, a statement's result is not there yet: only statements without RETURNING (an
+    ``insert(...).inline()``, or several rows at once) belong here. A failure the server reports
+    for one of them arrives when the block ends; it is raised as SQLAlchemy raises any driver
+    error (IntegrityError, OperationalError…, the connection invalidated when the server is
+    gone), so every caller's handling stays the same."""
+    raw = connection.connection.dbapi_connection
+    if connection.dialect.driver != "psycopg" or raw is None:
+        yield
+        return
+    dbapi, info = connection.dialect.loaded_dbapi, connection.info
+    info[PIPELINE_KEY] = next(_PIPELINES)
+    try:
+        with raw.pipeline():  # type: ignore[attr-defined]
+            yield
+    except dbapi.Error as exc:  # raised at the sync, outside SQLAlchemy's own wrapping
+        info.pop(PIPELINE_KEY, None)
+        gone = connection.dialect.is_disconnect(exc, raw, None)
+        if gone:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(None, None, exc, dbapi.Error, hide_parameters=True,
+                                  connection_invalidated=gone,
+                                  dialect=connection.dialect) from exc
+    finally:
+        info.pop(PIPELINE_KEY, None)
 
 
 def make_engine(url: str) -> Engine:

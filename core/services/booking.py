@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Row
 
-from core import clock, i18n
+from core import clock, db, i18n
 from core.app import UnitOfWork
 from core.models import (
     SEAT_HOLDING,
@@ -340,7 +340,9 @@ def unenroll(uow: UnitOfWork, auth: Authority, enrollment_id: int, reason: str |
 # -- history, audit and mail: one multi-row INSERT each ---------------------------------------
 
 
-INSERT_EVENTS, INSERT_AUDIT, INSERT_OUTBOX = insert(EVENTS), insert(AUDIT), insert(OUTBOX)
+# inline: no RETURNING of the new ids (nobody reads them), so they can go in one pipeline
+INSERT_EVENTS, INSERT_AUDIT, INSERT_OUTBOX = (insert(EVENTS).inline(), insert(AUDIT).inline(),
+                                             insert(OUTBOX).inline())
 
 
 def audit_row(auth: Authority | None, action: str, subject_type: str, subject_id: int | None,
@@ -360,17 +362,19 @@ def write_changes(uow: UnitOfWork, auth: Authority | None,
     connection = uow.session.connection()
     now = clock.now()
     officer_id = auth.id if auth else None
-    connection.execute(INSERT_EVENTS, [
-        {"enrollment_id": b.id, "from_state": before, "to_state": b.state, "at": now,
-         "officer_id": officer_id, "reason": reason} for b, before, reason in changes])
-    connection.execute(INSERT_AUDIT, [*audit_before, *(
+    events = [{"enrollment_id": b.id, "from_state": before, "to_state": b.state, "at": now,
+               "officer_id": officer_id, "reason": reason} for b, before, reason in changes]
+    audits = [*audit_before, *(
         audit_row(auth, f"enrollment.{b.state}", "enrollment", b.id, session_id=b.session_id,
                   collaborator_id=b.collaborator_id,
                   from_state=str(before) if before else None, reason=reason)
-        for b, before, reason in changes), *audit_after])
+        for b, before, reason in changes), *audit_after]
     rows = [_mail_row(uow, b, template, now) for b, template in mails if b.collaborator.email]
-    if rows:
-        connection.execute(INSERT_OUTBOX, rows)
+    with db.pipelined(connection):  # nothing read back: one round trip on PostgreSQL
+        connection.execute(INSERT_EVENTS, events)
+        connection.execute(INSERT_AUDIT, audits)
+        if rows:
+            connection.execute(INSERT_OUTBOX, rows)
 
 
 def _mail_row(uow: UnitOfWork, booked: Booked, template: str, now: datetime) -> dict[str, Any]:

@@ -3,13 +3,14 @@
 What is counted, on the App's engine (core.db), from the connection's checkout to its commit:
 
 * every statement the driver sends (SQLAlchemy ``before_cursor_execute``) — on SQLite the
-  ``BEGIN IMMEDIATE`` core.db emits is one of them;
+  ``BEGIN IMMEDIATE`` core.db emits is one of them — except that the statements of one
+  pipeline (core.db.pipelined, PostgreSQL) count once: they are sent and answered together;
 * on PostgreSQL the ``BEGIN`` psycopg sends by itself before the first statement of a
   transaction (a round trip of its own: SQLAlchemy's ``begin`` event), and the pool's
   pre-ping (``SELECT 1`` on every checkout, ``pool_pre_ping``);
 * the ``COMMIT`` (SQLAlchemy's ``commit`` event; one round trip on both databases).
 
-``service`` is the statements of the use case's own call (``enrollment.enroll``, ``.unenroll``,
+``service`` is the round trips of the use case's own call (``enrollment.enroll``, ``.unenroll``,
 ``requests.approve``), the officer's authorisation already loaded (``requests.submit``, which
 acts for no officer: its statements less the BEGIN); ``unit`` is the whole unit
 of work as the bench's workers run it: checkout, begin, the authorisation (one statement),
@@ -29,22 +30,27 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, inspect, select
 
-from core import clock, migrate
+from core import clock, db, migrate
 from core.app import App, UnitOfWork
 from core.models import Enrollment, Officer, TrainingSession
 from core.services import authority, enrollment, requests
 from tests.conftest import NOW, World, make_nrn
 
-# The ceilings for the service's own statements (the issue's targets: enroll ≤ 5, approve ≤ 6;
-# approve is at 7: decide, the new person, the seat, the enrollment, its history, the audit of
-# all three, the mail — so its ceiling is what it does today), and for the whole unit of work
-# on each database as measured when this test was written.
+# The ceilings (the issue's targets: enroll ≤ 5, approve ≤ 6 round trips), for the service's
+# own round trips and for the whole unit of work on each database, as measured when this test
+# was last changed. On PostgreSQL the history, audit and mail rows of a change, which nobody
+# reads back, go in one pipeline (core.db.pipelined): one round trip for the three INSERTs, so
+# enroll is 3 (the seat, the enrollment, the rows) and approve 5 (decide, the new person, the
+# seat, the enrollment, the rows). On SQLite a statement is a call into the library in this
+# process, not a round trip; its ceilings count statements: enroll 5, approve 7 (the same seven
+# writes, one statement per table).
 # submit (not a target, reported): the request, its audit and, for each of the
 # organisation's three officers, a reply token and a mail (one INSERT per row on SQLite, whose
 # RETURNING order the ORM does not trust for a batch) — 23 statements before issue 16.
-SERVICE = {"enroll": 5, "unenroll": 6, "approve": 7, "submit": 12}
+SERVICE = {"sqlite": {"enroll": 5, "unenroll": 6, "approve": 7, "submit": 12},
+           "postgresql": {"enroll": 3, "unenroll": 4, "approve": 5, "submit": 10}}
 UNIT = {"sqlite": {"enroll": 8, "unenroll": 9, "approve": 10, "submit": 14},
-        "postgresql": {"enroll": 9, "unenroll": 10, "approve": 11, "submit": 13}}
+        "postgresql": {"enroll": 7, "unenroll": 8, "approve": 9, "submit": 13}}
 
 
 @dataclass
@@ -55,6 +61,7 @@ class Counter:
     begins: int = 0
     commits: int = 0
     pings: int = 0
+    pipeline: int | None = None  # the serial of the pipeline the last statement went in
 
     def reset(self) -> None:
         self.statements.clear()
@@ -70,8 +77,16 @@ def counting(app: App) -> Iterator[Counter]:
     engine, counter = app.db.engine, Counter()
     implicit_begin = not app.db.is_sqlite  # SQLite's BEGIN is a statement, counted as such
 
-    def on_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        counter.statements.append(" ".join(statement.split())[:90])
+    def on_statement(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        text = " ".join(statement.split())[:90]
+        pipeline = conn.info.get(db.PIPELINE_KEY)
+        if pipeline is None:
+            counter.statements.append(text)
+        elif pipeline == counter.pipeline:  # sent with the previous one: no round trip more
+            counter.statements[-1] += f"\n      + {text}"
+        else:
+            counter.pipeline = pipeline
+            counter.statements.append(f"pipeline: {text}")
 
     def on_begin(_conn: Any) -> None:
         counter.begins += implicit_begin
@@ -174,13 +189,13 @@ def test_round_trips_per_use_case(world: World, capsys: pytest.CaptureFixture[st
     database = "sqlite" if world.app.db.is_sqlite else "postgresql"
     found = measure(world)
     with capsys.disabled():
-        print(f"\n{database}: " + ", ".join(f"{name} {service} statements / {unit} round trips"
+        print(f"\n{database}: " + ", ".join(f"{name} {service} in the service / {unit} in all"
                                             for name, (service, unit) in found.items()))
         if os.environ.get("ITMA_SHOW_ROUND_TRIPS"):
             for name, statements in SEEN.items():
                 print(f"  {name}:", *statements, sep="\n    ")
     for name, (service, unit) in found.items():
-        assert service <= SERVICE[name], (name, service, SEEN[name])
+        assert service <= SERVICE[database][name], (name, service, SEEN[name])
         assert unit <= UNIT[database][name], (name, unit, SEEN[name])
 
 
