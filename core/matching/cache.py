@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +20,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core import json_cache
 from core.models import Collaborator
 
 FORMAT = 1
@@ -59,28 +57,10 @@ def current_key(session: Session) -> dict[str, Any]:
 
 def load(path: Path, wanted: dict[str, Any]) -> dict[str, Any] | None:
     """The stored index state if the file's key is `wanted`, else None."""
-    try:
-        stored = json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(stored, dict) or stored.get("key") != wanted:
-        return None
-    state = stored.get("index")
+    state = json_cache.load(path, wanted, "index")
     return state if isinstance(state, dict) else None
 
 
 def save(path: Path, stored_key: dict[str, Any], state: dict[str, Any]) -> None:
     """Write atomically, owner-only; a failure only means no cache next time."""
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(prefix=".collaborators-", dir=path.parent)
-    except OSError:
-        return
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as out:  # mkstemp: mode 0600
-            json.dump({"key": stored_key, "index": state}, out, ensure_ascii=False,
-                      separators=(",", ":"))
-        os.replace(temporary, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
+    json_cache.save(path, stored_key, "index", state)

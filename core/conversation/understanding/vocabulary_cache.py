@@ -12,16 +12,12 @@ is built from the catalogues, as without a cache.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
-import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from core import i18n
+from core import i18n, json_cache
 
 FORMAT = 1
 _HERE = Path(__file__).resolve().parent
@@ -31,8 +27,7 @@ _SOURCES = (_HERE / "vocabulary.py", _HERE / "vocabulary_cache.py", _HERE / "tok
 
 def path() -> Path | None:
     """$ITMA_HOME/cache/vocabulary.json; None without ITMA_HOME (no cache then)."""
-    home = os.environ.get("ITMA_HOME")
-    return Path(home).expanduser() / "cache" / "vocabulary.json" if home else None
+    return json_cache.home_file("vocabulary.json")
 
 
 def key() -> str | None:
@@ -113,27 +108,9 @@ def restore(data: Any, empty: Any, phrase: type) -> Any:
 
 def load(file: Path, wanted: str) -> Any:
     """The stored vocabulary data if the file's key is `wanted`, else None."""
-    try:
-        stored = json.loads(file.read_bytes())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(stored, dict) or stored.get("key") != wanted:
-        return None
-    return stored.get("vocabulary")
+    return json_cache.load(file, wanted, "vocabulary")
 
 
 def save(file: Path, stored_key: str, data: dict[str, Any]) -> None:
     """Write atomically, owner-only; a failure only means no cache next time."""
-    try:
-        file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(prefix=".vocabulary-", dir=file.parent)
-    except OSError:
-        return
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as out:  # mkstemp: mode 0600
-            json.dump({"key": stored_key, "vocabulary": data}, out, ensure_ascii=False,
-                      separators=(",", ":"))
-        os.replace(temporary, file)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
+    json_cache.save(file, stored_key, "vocabulary", data)
