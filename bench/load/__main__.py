@@ -13,6 +13,10 @@ TPC-B-like tables (scale --scale) in database ``pgbench``. For each K, one after
 Prints a Markdown table (transactions/s, enroll/s, p50/p99, the itma/pgbench ratios, where the
 CPU goes) and the verdict against the targets at K = 4; writes bench/results/load.json.
 
+``--raw`` adds a third side per K: the same unit of work in plain psycopg 3
+(bench/load/raw.py: the SQL text SQLAlchemy sends today, prepared, pipelined), the ceiling of a
+Python client with these statements on this machine, with its ratio to pgbench.
+
 ``--intake-http`` sends the submits through ``POST /intake/registrations`` of an
 ``itma-assistant serve`` process (its CPU counted with the workers'); enroll, unenroll and
 approve have no HTTP endpoint of their own (they are reached through Slack, see bench/slack).
@@ -40,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.load import pgbench, world
+from bench.load import raw as raw_worker
 from bench.load import worker as load_worker
 from tests.support.postgres import PostgresServer, find_pg_bin, postgres
 
@@ -181,7 +186,9 @@ ACTIVITIES = ("running", "lock", "io", "other", "client in tx", "client")
 
 def _activity(state: str | None, wait: str | None) -> str:
     if state == "active":
-        return {None: "running", "Lock": "lock", "LWLock": "other", "IO": "io"}.get(wait, "other")
+        # "Client": inside a pipeline, the backend waits for the client's next message
+        return {None: "running", "Lock": "lock", "LWLock": "other", "IO": "io",
+                "Client": "client in tx"}.get(wait, "other")
     if state and state.startswith("idle in transaction"):
         return "client in tx"
     return "client"
@@ -209,6 +216,7 @@ def wait_quiet(limit_s: float) -> float:
 
 
 def run_pgbench(server: PostgresServer, pg_bin: Path, k: int, seconds: int) -> dict[str, Any]:
+    load_average = round(os.getloadavg()[0], 2)
     with ActivitySampler(server, PGBENCH_DB) as activity, CpuWindow(server) as cpu:
         raw = pgbench.run(pg_bin, server.host, server.port, server.user, PGBENCH_DB, k, seconds)
     latencies = raw.pop("latencies_ms")
@@ -222,6 +230,7 @@ def run_pgbench(server: PostgresServer, pg_bin: Path, k: int, seconds: int) -> d
            "machine_busy": round(cpu.busy, 3),
            "foreign_cpu_s": round(cpu.foreign(raw["client_cpu_s"]), 2),
            "backends": activity.shares(),
+           "load_average_before": load_average,
            "command": raw["command"]}
     log(f"  pgbench K={k}: {row['tps']} tps, p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms, "
         f"machine {row['machine_busy']:.0%} busy")
@@ -234,10 +243,12 @@ def process_cpu(pid: int | None) -> float:
 
 
 def drive(server: PostgresServer, home: Path, database: str, plan: list[dict[str, Any]],
-          k: int, seconds: int, intake: dict[str, Any] | None = None) -> dict[str, Any]:
+          k: int, seconds: int, intake: dict[str, Any] | None = None,
+          target: Any = load_worker.run) -> dict[str, Any]:
     """K spawned workers against ``database``; their records and CPU, started together.
 
     ``intake`` (url, secret, pid): submit through that serve process, whose CPU counts as ours.
+    ``target``: the worker's process function (worker.run, or raw.run for the plain-SQL side).
     """
     serve_pid = intake["pid"] if intake else None
     context = multiprocessing.get_context("spawn")
@@ -249,7 +260,7 @@ def drive(server: PostgresServer, home: Path, database: str, plan: list[dict[str
                     "seconds": seconds, "seed": 1000 * k + index, "tag": f"k{k}w{index}",
                     **({"intake_url": intake["url"], "intake_secret": intake["secret"]}
                        if intake else {})}
-            process = context.Process(target=load_worker.run, args=(spec, child),
+            process = context.Process(target=target, args=(spec, child),
                                       name=f"bench-load-k{k}-{index}")
             process.start()
             child.close()
@@ -268,6 +279,7 @@ def drive(server: PostgresServer, home: Path, database: str, plan: list[dict[str
             parent.send(start)
         time.sleep(max(0.0, start - time.monotonic()))
         results = []
+        load_average = round(os.getloadavg()[0], 2)
         serve_before = process_cpu(serve_pid)
         with ActivitySampler(server, database) as activity, CpuWindow(server) as cpu:
             for parent in pipes:
@@ -293,7 +305,7 @@ def drive(server: PostgresServer, home: Path, database: str, plan: list[dict[str
     return {"workers": results, "warmup_transactions": warmup, "postgres_cpu_s": cpu.pg_s,
             "serve_cpu_s": serve_s,
             "machine_busy": cpu.busy, "foreign_cpu_s": cpu.foreign(ours),
-            "backends": activity.shares()}
+            "backends": activity.shares(), "load_average_before": load_average}
 
 
 def summarise(raw: dict[str, Any]) -> dict[str, Any]:
@@ -334,6 +346,7 @@ def summarise(raw: dict[str, Any]) -> dict[str, Any]:
             "machine_busy": round(raw["machine_busy"], 3),
             "foreign_cpu_s": round(raw["foreign_cpu_s"], 2),
             "backends": raw["backends"],
+            "load_average_before": raw["load_average_before"],
             "warmup_transactions": raw["warmup_transactions"],
             "kinds": kinds, "error_samples": [e for w in raw["workers"] for e in w["errors"]][:3]}
 
@@ -350,6 +363,23 @@ def run_itma(server: PostgresServer, home: Path, plan: list[dict[str, Any]], k: 
     finally:
         world.drop_database(server.dsn(), database)
     log(f"  itma    K={k}: {row['tps']} tx/s ({row['enroll_tps']} enroll/s), "
+        f"p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms, {row['refused']} refused, "
+        f"{row['errors']} errors, machine {row['machine_busy']:.0%} busy")
+    return row
+
+
+def run_raw(server: PostgresServer, home: Path, plan: list[dict[str, Any]], k: int,
+            seconds: int) -> dict[str, Any]:
+    """The same unit of work in plain psycopg (bench/load/raw.py), on its own fresh copy."""
+    database = f"raw_k{k}"
+    world.copy_database(server.dsn(), database)
+    try:
+        row = summarise(drive(server, home, database, plan, k, seconds,
+                              target=raw_worker.run))
+        row["database_after"] = world.outcome_counts(server.dsn(database))
+    finally:
+        world.drop_database(server.dsn(), database)
+    log(f"  raw SQL K={k}: {row['tps']} tx/s ({row['enroll_tps']} enroll/s), "
         f"p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms, {row['refused']} refused, "
         f"{row['errors']} errors, machine {row['machine_busy']:.0%} busy")
     return row
@@ -387,6 +417,11 @@ def compare(rows: list[dict[str, Any]]) -> dict[str, Any]:
         base = row["pgbench"]["tps"] or float("nan")
         row["itma_vs_pgbench"] = round(row["itma"]["tps"] / base, 4)
         row["enroll_vs_pgbench"] = round(row["itma"]["enroll_tps"] / base, 4)
+        if "raw" in row:
+            row["raw_vs_pgbench"] = round(row["raw"]["tps"] / base, 4)
+            row["raw_enroll_vs_pgbench"] = round(row["raw"]["enroll_tps"] / base, 4)
+            row["itma_vs_raw"] = round(row["itma"]["tps"] / (row["raw"]["tps"] or float("nan")),
+                                       4)
     at = next((r for r in rows if r["k"] == TARGET_K), rows[-1])
     checks = [
         {"check": f"enroll/s ≥ {TARGET_RATIO:.0%} of pgbench tps at K = {at['k']}",
@@ -395,7 +430,7 @@ def compare(rows: list[dict[str, Any]]) -> dict[str, Any]:
          "pass": at["enroll_vs_pgbench"] >= TARGET_RATIO},
         {"check": f"p99 < {TARGET_P99_MS:.0f} ms at K = {at['k']}",
          "value": f"{at['itma']['p99_ms']} ms", "pass": at["itma"]["p99_ms"] < TARGET_P99_MS}]
-    errors = sum(r["itma"]["errors"] for r in rows)
+    errors = sum(r["itma"]["errors"] + r.get("raw", {}).get("errors", 0) for r in rows)
     return {"at_k": at["k"], "checks": checks, "errors": errors,
             "verdict": "PASS" if all(c["pass"] for c in checks) and not errors else "FAIL"}
 
@@ -442,13 +477,17 @@ def table(report: dict[str, Any]) -> str:
                      f"{theirs['postgres_cpu_ms_per_tx']} | {theirs['client_cpu_ms_per_tx']} | "
                      f"{ours['machine_busy']:.0%} (other {ours['foreign_cpu_s']} s) | "
                      f"{theirs['machine_busy']:.0%} (other {theirs['foreign_cpu_s']} s) |")
+    if any("raw" in row for row in report["runs"]):
+        lines += raw_table(report["runs"])
     lines += ["", "What the server backends were doing (pg_stat_activity sampled every "
               f"{ActivitySampler.INTERVAL * 1000:.0f} ms; 'client' = waiting for the client, "
               "between or inside a transaction):", "",
               "| K | side | " + " | ".join(ACTIVITIES) + " |",
               "|---|---|" + "---|" * len(ACTIVITIES)]
     for row in report["runs"]:
-        for side in ("itma", "pgbench"):
+        for side in ("itma", "raw", "pgbench"):
+            if side not in row:
+                continue
             shares = row[side]["backends"]
             lines.append(f"| {row['k']} | {side} | "
                          + " | ".join(f"{shares.get(a, 0):.0%}" for a in ACTIVITIES) + " |")
@@ -475,6 +514,47 @@ def table(report: dict[str, Any]) -> str:
               + (f" ({report['comparison']['errors']} unexpected errors)"
                  if report["comparison"]["errors"] else "")]
     return "\n".join(lines)
+
+
+def raw_table(runs: list[dict[str, Any]]) -> list[str]:
+    """The plain-SQL side (``--raw``) next to itma and pgbench, with where its CPU goes."""
+    lines = ["", "The same unit of work in plain psycopg 3 (bench/load/raw.py: the same SQL text, "
+             "prepared, pipelined; no SQLAlchemy), the ceiling of a Python client with these "
+             "statements:", "",
+             "| K | side | tx/s | enroll/s | p50 ms | p99 ms | statements/tx | "
+             "client CPU ms/tx | server CPU ms/tx | tx / pgbench | enroll / pgbench | "
+             "machine busy (1-min load average before) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for row in runs:
+        base = row["pgbench"]["tps"] or float("nan")
+        for side in ("itma", "raw"):
+            if side not in row:
+                continue
+            ours = row[side]
+            lines.append(f"| {row['k']} | {side} | {ours['tps']} | {ours['enroll_tps']} | "
+                         f"{ours['p50_ms']} | {ours['p99_ms']} | {ours['statements_per_tx']} | "
+                         f"{ours['client_cpu_ms_per_tx']} | {ours['postgres_cpu_ms_per_tx']} | "
+                         f"{ours['tps'] / base:.1%} | {ours['enroll_tps'] / base:.1%} | "
+                         f"{ours['machine_busy']:.0%} (other {ours['foreign_cpu_s']} s, "
+                         f"load {ours['load_average_before']}) |")
+        theirs = row["pgbench"]
+        lines.append(f"| {row['k']} | pgbench | {theirs['tps']} | — | {theirs['p50_ms']} | "
+                     f"{theirs['p99_ms']} | 5 | {theirs['client_cpu_ms_per_tx']} | "
+                     f"{theirs['postgres_cpu_ms_per_tx']} | 100% | — | "
+                     f"{theirs['machine_busy']:.0%} (other {theirs['foreign_cpu_s']} s, "
+                     f"load {theirs['load_average_before']}) |")
+    last = next((r for r in reversed(runs) if "raw" in r), None)
+    if last is not None:
+        lines += ["", f"Plain SQL per kind at K = {last['k']}:", "",
+                  "| kind | tx | committed/s | p50 ms | p99 ms | statements/tx | "
+                  "client CPU ms/tx | outcomes |", "|---|---|---|---|---|---|---|---|"]
+        for kind, entry in last["raw"]["kinds"].items():
+            outcomes = ", ".join(f"{o} {n}" for o, n in entry["outcomes"].items())
+            lines.append(f"| {kind} | {entry['transactions']:,} | {entry['committed_per_s']} | "
+                         f"{entry['p50_ms']} | {entry['p99_ms']} | "
+                         f"{entry['statements_per_tx']} | {entry['client_cpu_ms_per_tx']} | "
+                         f"{outcomes} |")
+    return lines
 
 
 def versions(server_version: str) -> dict[str, str]:
@@ -521,6 +601,11 @@ def main() -> int:
     parser.add_argument("--intake-http", action="store_true",
                         help="submit requests through POST /intake/registrations of an "
                              "`itma-assistant serve` process instead of the core service")
+    parser.add_argument("--json", type=Path, default=RESULTS / "load.json",
+                        help="where to write the JSON report")
+    parser.add_argument("--raw", action="store_true",
+                        help="also run the same unit of work in plain psycopg 3 "
+                             "(bench/load/raw.py) per K, in the same run")
     args = parser.parse_args()
     if not 1 <= args.seconds <= 600:
         parser.error("--seconds must be between 1 and 600")
@@ -547,12 +632,16 @@ def main() -> int:
             runs.append({"k": k, "pgbench": theirs,
                          "itma": run_itma(server, home, info["plan"], k, args.seconds,
                                           args.intake_http)})
+            if args.raw:
+                wait_quiet(args.quiet_wait)
+                runs[-1]["raw"] = run_raw(server, home, info["plan"], k, args.seconds)
     plan = info.pop("plan")
     info["plan_officers"] = [{"email": o["email"], "organisations": o["organisations"],
                               "collaborators": len(o["collaborators"]),
                               "sessions": len(o["sessions"])} for o in plan]
     report = {"args": {"seconds": args.seconds, "ks": args.ks, "scale": args.scale,
-                       "quiet_wait": args.quiet_wait, "intake_http": args.intake_http},
+                       "quiet_wait": args.quiet_wait, "intake_http": args.intake_http,
+                       "raw": args.raw},
               "cpus": os.cpu_count(), "versions": versions(version),
               "server_settings": server_settings,
               "mix": {"enroll": load_worker.ENROLL_SHARE, "unenroll": load_worker.UNENROLL_SHARE,
@@ -563,8 +652,8 @@ def main() -> int:
               "world": info, "runs": runs}
     report["comparison"] = compare(runs)
     report["elapsed_s"] = round(time.perf_counter() - started, 1)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "load.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     print(table(report))
     return 0
 
