@@ -1,4 +1,5 @@
-"""python -m bench.mail.profile [--replies 400] [--top 30] [--batch 8] [--database-url URL]
+"""python -m bench.mail.profile [--replies 400] [--top 30] [--batch 8] [--postgresql]
+[--database-url URL] [--dump FILE]
 — where one reply's time goes.
 
 The bench's world, but no SMTP and no concurrency, in this process on pre-built replies:
@@ -27,6 +28,7 @@ from core.app import App
 from core.demo import seed
 from mail_gateway import inbound
 from mail_gateway.inbound import process
+from tests.support.postgres import postgres
 
 NAME = "Sophie Lambert"
 WARM = 10
@@ -61,7 +63,19 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--batch", type=int, default=8, help="replies per group commit")
     parser.add_argument("--database-url", default=None, help="default: a new SQLite file")
+    parser.add_argument("--postgresql", action="store_true",
+                        help="a throwaway PostgreSQL (fsync off, as bench.mail's) instead")
+    parser.add_argument("--dump", default=None, help="also write the cProfile stats here "
+                        "(for pstats' callers and callees)")
     args = parser.parse_args()
+    if not args.postgresql:
+        return run(args)
+    with postgres() as server:
+        args.database_url = server.create_database("bench_mail_profile")
+        return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
     n = args.replies
     with tempfile.TemporaryDirectory(prefix="bench-mail-profile-") as tmp:
         app = world.make_app(Path(tmp), args.database_url)
@@ -85,6 +99,8 @@ def main() -> int:
             profiler.enable()
             batched(app, mixed, args.batch)
             profiler.disable()
+            if args.dump:
+                profiler.dump_stats(args.dump)
         finally:
             app.close()
     print(f"database: {args.database_url.split('://')[0] if args.database_url else 'sqlite'}")
