@@ -35,9 +35,11 @@ from starlette.responses import JSONResponse, Response
 
 from bot import teams_cards as cards
 from bot import teams_files as files
+from bot import teams_post as wire
 from bot import teams_store as store
 from bot.teams_sdk import (
     PUBLIC,
+    USER_AGENT,
     Account,
     ActivityContext,
     ActivityEvent,
@@ -48,7 +50,6 @@ from bot.teams_sdk import (
     AdaptiveCardInvokeActivity,
     ApiClient,
     ApiClientSettings,
-    Attachment,
     ConversationUpdateActivity,
     CreateConversationParams,
     FileConsentInvokeActivity,
@@ -209,10 +210,8 @@ def _text(activity: MessageActivity) -> str:
     return AT_TAG.sub("", text).strip()
 
 
-def _card_activity(card: AdaptiveCard, summary: str) -> MessageActivityInput:
-    activity = MessageActivityInput().add_card(card)
-    activity.summary = summary.splitlines()[0][:200] if summary else None
-    return activity
+def _summary(summary: str) -> str | None:
+    return summary.splitlines()[0][:200] if summary else None
 
 
 @dataclass
@@ -252,6 +251,8 @@ class TeamsBot:
         self.sdk.on_file_consent(self._on_file_consent)
         self._work = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="teams-work")
         self._apis: dict[str, ApiClient] = {}
+        self._wire = wire.Poster(lambda: self.sdk.token_provider.get_app_token(
+            cloud.bot_scope, None), USER_AGENT)
         self._remembered = store.Remembered()
         self._tasks: set[asyncio.Task[None]] = set()
         self._lanes: list[asyncio.Queue[MessageActivity]] = [asyncio.Queue()
@@ -297,6 +298,7 @@ class TeamsBot:
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=timeout)
         self._work.shutdown(wait=False, cancel_futures=True)
+        await self._wire.close()
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -397,45 +399,30 @@ class TeamsBot:
         return await self.post_card(where, card, reply.text)
 
     async def post_card(self, where: Where, card: AdaptiveCard, summary: str) -> str:
-        activity = _card_activity(card, summary)
-        if self.bot_id:
-            activity.from_ = Account(id=self.bot_id)
-        sent = await self._api(where.service_url).conversations.create_activity(
-            where.conversation_id, activity)
-        return sent.id
+        return await self._wire.create(where.service_url, where.conversation_id, wire.message(
+            attachments=[wire.card_attachment(cards.as_json(card))], summary=_summary(summary),
+            bot_id=self.bot_id))
 
     async def post_text(self, where: Where, text: str) -> str:
         """A plain message (a progress line); returns its activity id."""
-        activity = MessageActivityInput(text=text)
-        if self.bot_id:
-            activity.from_ = Account(id=self.bot_id)
-        sent = await self._api(where.service_url).conversations.create_activity(
-            where.conversation_id, activity)
-        return sent.id
+        return await self._wire.create(where.service_url, where.conversation_id,
+                                       wire.message(text=text, bot_id=self.bot_id))
 
     async def update_text(self, where: Where, activity_id: str, text: str) -> None:
-        activity = MessageActivityInput(text=text)
-        activity.id = activity_id
-        await self._api(where.service_url).conversations.update_activity(
-            where.conversation_id, activity_id, activity)
+        await self._wire.update(where.service_url, where.conversation_id, activity_id,
+                                wire.message(text=text, activity_id=activity_id))
 
     async def post_attachment(self, where: Where, attachment: dict[str, Any]) -> str:
         """A message carrying one Teams attachment (a file-consent or a file-info card)."""
-        activity = MessageActivityInput().add_attachments(Attachment(
-            content_type=attachment["contentType"], name=attachment.get("name"),
-            content_url=attachment.get("contentUrl"), content=attachment.get("content")))
-        if self.bot_id:
-            activity.from_ = Account(id=self.bot_id)
-        sent = await self._api(where.service_url).conversations.create_activity(
-            where.conversation_id, activity)
-        return sent.id
+        return await self._wire.create(where.service_url, where.conversation_id, wire.message(
+            attachments=[wire.attachment(attachment)], bot_id=self.bot_id))
 
     async def update(self, where: Where, activity_id: str, card: AdaptiveCard,
                      summary: str) -> None:
-        activity = _card_activity(card, summary)
-        activity.id = activity_id
-        await self._api(where.service_url).conversations.update_activity(
-            where.conversation_id, activity_id, activity)
+        await self._wire.update(where.service_url, where.conversation_id, activity_id,
+                                wire.message(attachments=[wire.card_attachment(
+                                    cards.as_json(card))], summary=_summary(summary),
+                                    activity_id=activity_id))
 
     async def personal(self, tenant_id: str, user_ref: str, member_id: str | None = None,
                        service_url: str | None = None) -> Where:

@@ -94,6 +94,7 @@ with clean_environment(), warnings.catch_warnings():
     )
     from microsoft_teams.apps import ActivityContext
     from microsoft_teams.apps import App as SdkApp
+    from microsoft_teams.apps.app import USER_AGENT
     from microsoft_teams.apps.events import ActivityEvent
     from microsoft_teams.apps.http import FastAPIAdapter
     from microsoft_teams.apps.http.adapter import HttpRequest, HttpResponse, HttpRouteHandler
@@ -111,6 +112,7 @@ with clean_environment(), warnings.catch_warnings():
 
 __all__ = [
     "PUBLIC",
+    "USER_AGENT",
     "Account",
     "ActionSet",
     "ActivityContext",
