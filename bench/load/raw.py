@@ -282,10 +282,11 @@ class RawWorker:
             cancel = self.run(Q.CANCEL, {"state": "cancelled", "hold_expires_at": None,
                                          "now": now, "eid": enrollment_id, "was": from_state})
             offered = None
-            until = clock.now().replace(tzinfo=None) + OFFER_PERIOD
+            until = clock.now() + OFFER_PERIOD  # aware: the mail shows it with its offset
             if from_state in SEAT_HOLDING and taken < capacity:  # read with the cancel's answer
                 offered = self.one(Q.OFFER_TO_FIRST, {
-                    "state": "offered", "offer_until": until, "now": now, "sid": sid,
+                    "state": "offered", "offer_until": until.replace(tzinfo=None), "now": now,
+                    "sid": sid,
                     "state_1": "waitlisted", "param_1": 1})
             else:
                 self.pipeline.sync()
