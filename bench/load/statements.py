@@ -18,12 +18,14 @@ import argparse
 import re
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
 from bench.load import raw_sql, world
+from bench.load.__main__ import postgres_cpu
 from bench.load.raw import RULES, RawWorker, _now
 from core import clock
 from tests.support.postgres import postgres
@@ -152,16 +154,21 @@ def main() -> int:
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute("SELECT pg_stat_statements_reset()")
         worker.records.clear()
+        server_before, client_before = postgres_cpu(server), time.process_time()
         for _ in range(args.operations):
             worker.operation()
+        client_s = time.process_time() - client_before
+        server_s = postgres_cpu(server) - server_before
         worker.close()
         transactions = len(worker.records)
         mode = "force_generic_plan" if args.generic_plans else "auto (the default)"
         if args.lapsed_index:
             mode += ", with the partial index for lapsed holds"
         lines = [f"{transactions:,} transactions of the bench's mix by one plain-SQL worker, "
-                 f"plan_cache_mode {mode}; server time per statement (pg_stat_statements):",
-                 "",
+                 f"plan_cache_mode {mode}: client CPU {client_s * 1000 / transactions:.3f} ms/tx, "
+                 f"server CPU (all of the cluster's processes) "
+                 f"{server_s * 1000 / transactions:.3f} ms/tx; server time per statement "
+                 "(pg_stat_statements, execution and planning):", "",
                  *statement_table(dsn, world.TEMPLATE, transactions),
                  *explain(dsn, info["plan"])]
     print("\n".join(lines))
