@@ -192,24 +192,89 @@ def process(app: App, raw: bytes, *, via: str, recipients: list[str] | None = No
 
 
 def decide_all(app: App, readings: list[Reading]) -> list[Outcome]:
-    """Decide every reading in ONE transaction, each in its own savepoint, and commit.
+    """Decide every reading in ONE transaction, each as if in its own savepoint, and commit.
 
-    A reply that fails inside its savepoint (a rule's error, a constraint, a bug) is rolled
-    back alone, recorded as malformed, and the others go on. Returns only once the commit is
-    done, so a caller may acknowledge each outcome then; raises DatabaseError when the database
-    cannot be used (nothing of the batch is committed: every sender must retry), or any other
-    exception the commit itself raised (nothing committed either).
+    A reply that fails (a rule's refusal, a constraint, a bug) is rolled back alone, recorded
+    as malformed or answered, and the others go on. Returns only once the commit is done, so a
+    caller may acknowledge each outcome then; raises DatabaseError when the database cannot be
+    used (nothing of the batch is committed: every sender must retry), or any other exception
+    the commit itself raised (nothing committed either).
+
+    Most batches have no failing reply, and a SAVEPOINT and its RELEASE were two of a reply's
+    ten statements (two round trips on PostgreSQL, and the session's nested-transaction
+    bookkeeping). So a batch is first decided without them (`_straight`); when a reply fails
+    there, that whole transaction is rolled back — nothing of it was written or acknowledged —
+    and the batch is decided again with a savepoint per reply (`_guarded`).
     """
     if all(r.outcome is not None for r in readings):  # nothing to write
-        outcomes = [r.outcome for r in readings if r.outcome is not None]
+        outcomes: list[Outcome] | None = [r.outcome for r in readings if r.outcome is not None]
     else:
-        with app.unit_of_work() as uow:
-            _prepare(uow, readings)
-            outcomes = [_isolated(uow, reading) for reading in readings]
-            _mark_used(uow)
-            answers.write(uow)
+        outcomes = _straight(app, readings) if _caution.straight() else None
+        if outcomes is None:
+            outcomes = _guarded(app, readings)
+    assert outcomes is not None
     for reading, outcome in zip(readings, outcomes, strict=True):
         _recorded(reading, outcome)
+    return outcomes
+
+
+class _Caution:
+    """After a batch had to be decided again, the next few take savepoints at once: a run of
+    refusals (a session full, a bad mail resent) is not decided twice each time. A plain
+    counter: the worst a race between doors does is one batch more or less the slow way."""
+
+    AFTER_A_FAILURE = 8
+
+    def __init__(self) -> None:
+        self.careful = 0
+
+    def straight(self) -> bool:
+        if self.careful > 0:
+            self.careful -= 1
+            return False
+        return True
+
+
+_caution = _Caution()
+
+
+class _Retry(Exception):
+    """A reply failed in a batch decided without savepoints: decide it again with them."""
+
+
+def _straight(app: App, readings: list[Reading]) -> list[Outcome] | None:
+    """The batch without a savepoint per reply, or None (nothing committed) when one failed."""
+    try:
+        with app.unit_of_work() as uow:
+            _prepare(uow, readings)
+            outcomes = [_unguarded(uow, reading) for reading in readings]
+            _mark_used(uow)
+            answers.write(uow)
+        return outcomes
+    except _Retry:
+        _caution.careful = _Caution.AFTER_A_FAILURE
+        return None
+
+
+def _unguarded(uow: UnitOfWork, reading: Reading) -> Outcome:
+    if reading.outcome is not None:
+        return reading.outcome
+    try:
+        with logs.bound(logs.mail_id(reading.raw), mail=reading.raw):  # on what it queues
+            return _decide_reading(uow, reading)
+    except (DatabaseError, OperationalError):
+        raise  # the connection or the database: the whole batch is retried by its senders
+    except Exception as exc:  # _Refused included: undone with the rest, decided again
+        raise _Retry from exc
+
+
+def _guarded(app: App, readings: list[Reading]) -> list[Outcome]:
+    """The batch with a savepoint per reply: one that fails is rolled back alone."""
+    with app.unit_of_work() as uow:
+        _prepare(uow, readings)
+        outcomes = [_isolated(uow, reading) for reading in readings]
+        _mark_used(uow)
+        answers.write(uow)
     return outcomes
 
 
@@ -242,6 +307,7 @@ def _prepare(uow: UnitOfWork, readings: list[Reading]) -> None:
     uow.session.info[_FRESH] = deliveries.record_all(
         uow.session, [_delivery_key(got.headers, raw) for raw, got in received])
     uow.session.info[_FORGOTTEN] = set()
+    uow.session.info[_USED] = []
     hashes = {reply_tokens.token_hash(token) for _raw, got in received for token in got.tokens
               if reply_tokens.TOKEN.match(token)}
     if hashes:  # held here: the session's identity map keeps only weak references
