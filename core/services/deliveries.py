@@ -25,16 +25,28 @@ def _insert(session: Session, table: Any) -> Any:
     return postgresql_insert(table)
 
 
+_ONCE: dict[str, Any] = {}
+"""record_once's statement, built once per dialect."""
+
+
 def record_once(session: Session, key: str) -> bool:
     """Insert the delivery's key in the caller's transaction; False if it was already there.
 
     INSERT … ON CONFLICT DO NOTHING: a concurrent insert of the same key waits for the other
-    transaction and then does nothing, so two instances never both act.
+    transaction and then does nothing, so two instances never both act. A Core statement built
+    once, run on the session's connection after flushing what is pending (as the ORM's execute
+    would): the ORM's bulk-insert path cost about 100 µs of the 125 µs per call, paid for every
+    Slack command and Teams message.
     """
-    statement = (_insert(session, ProcessedDelivery)
-                 .values(key=key[:200], at=clock.now()).on_conflict_do_nothing()
-                 .returning(ProcessedDelivery.key))
-    return session.execute(statement).first() is not None
+    dialect = session.get_bind().dialect.name
+    statement = _ONCE.get(dialect)
+    if statement is None:
+        table = ProcessedDelivery.__table__
+        statement = _ONCE[dialect] = (_insert(session, table).on_conflict_do_nothing()
+                                      .returning(table.c.key))
+    session.flush()
+    return session.connection().execute(
+        statement, {"key": key[:200], "at": clock.now()}).first() is not None
 
 
 def record_all(session: Session, keys: list[str]) -> set[str]:
