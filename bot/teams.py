@@ -75,6 +75,7 @@ from core.conversation.types import (
     CONFIRM,
     InboundFile,
     Progress,
+    Redelivered,
     card_action,
     unavailable,
 )
@@ -373,14 +374,22 @@ class TeamsBot:
             return False
         return True
 
-    def _first_time(self, activity: Any) -> bool:
-        """False for a redelivered activity; remembers where its sender can be reached."""
+    def _arrival(self, activity: Any) -> store.Arrival:
+        """The activity's bookkeeping: its delivery recorded, where its sender can be reached."""
         if self.bot_id is None and activity.recipient is not None:
             self.bot_id = activity.recipient.id  # without credentials: learnt from Teams
         key = store.delivery_key(activity.conversation.id, activity.id) if activity.id else None
-        fresh = store.arrive(self.app, key, _reference(activity), self._remembered)
+        return store.Arrival(key, _reference(activity), self._remembered)
+
+    def _first_time(self, activity: Any) -> bool:
+        """False for a redelivered activity; remembers where its sender can be reached."""
+        arrival = self._arrival(activity)
+        with self.app.unit_of_work() as uow:
+            fresh = arrival(uow.session)
         if not fresh:
             log.info("teams: activity delivered again; handled once")
+        else:
+            arrival.committed()
         return fresh
 
     async def _arrive(self, activity: Any) -> bool:
@@ -388,8 +397,16 @@ class TeamsBot:
         return fresh
 
     def _turn(self, activity: MessageActivity, inbound: Inbound) -> Reply | None:
-        """The redelivery check and the engine's turn in one trip to a worker thread."""
-        return self.engine.handle(inbound) if self._first_time(activity) else None
+        """The engine's turn, the activity's bookkeeping first in the turn's own transaction
+        (one transaction per message: a second one cost some 0.1 ms of CPU per message)."""
+        arrival = self._arrival(activity)
+        try:
+            reply = self.engine.handle(dataclasses.replace(inbound, arrival=arrival))
+        except Redelivered:
+            log.info("teams: activity delivered again; handled once")
+            return None
+        arrival.committed()
+        return reply
 
     # -- posting ----------------------------------------------------------------------------
 

@@ -91,23 +91,42 @@ class Remembered:
                 self.seen.pop(key, None)
 
 
+class Arrival:
+    """An activity's bookkeeping — record its delivery, remember its conversation — run in the
+    caller's transaction: the engine turn's own (`Inbound.arrival`), or `arrive`'s.
+
+    Called with the session: False when the key was already recorded, a redelivered activity
+    handled once on any instance (INSERT … ON CONFLICT DO NOTHING, like Slack's retries). A
+    reference `remembered` holds as lately stored is not looked up again; `committed()` notes
+    it as stored once the transaction has committed.
+    """
+
+    def __init__(self, key: str | None, reference: Reference | None,
+                 remembered: Remembered | None = None) -> None:
+        if remembered is not None and reference is not None and remembered.fresh(reference):
+            reference = None
+        self.key, self.reference, self.remembered = key, reference, remembered
+
+    def __call__(self, session: Session) -> bool:
+        if self.key is not None and not deliveries.record_once(session, self.key):
+            return False
+        if self.reference is not None:
+            remember(session, self.reference)
+        return True
+
+    def committed(self) -> None:
+        if self.remembered is not None and self.reference is not None:
+            self.remembered.stored(self.reference)
+
+
 def arrive(app: App, key: str | None, reference: Reference | None,
            remembered: Remembered | None = None) -> bool:
-    """Record a delivery and remember its conversation, in one transaction.
-
-    False when the key was already recorded: a redelivered activity, handled once on any
-    instance (INSERT … ON CONFLICT DO NOTHING, like Slack's retries). A reference `remembered`
-    holds as lately stored is not looked up again.
-    """
-    if remembered is not None and reference is not None and remembered.fresh(reference):
-        reference, remembered = None, None
+    """Record a delivery and remember its conversation, in a transaction of their own."""
+    arrival = Arrival(key, reference, remembered)
     with app.unit_of_work() as uow:
-        if key is not None and not deliveries.record_once(uow.session, key):
+        if not arrival(uow.session):
             return False
-        if reference is not None:
-            remember(uow.session, reference)
-    if remembered is not None and reference is not None:
-        remembered.stored(reference)
+    arrival.committed()
     return True
 
 

@@ -253,6 +253,11 @@ def http_error(front: str) -> None:
 _intent: ContextVar[list[str] | None] = ContextVar("itma_turn_intent", default=None)
 
 
+class NotATurn(Exception):
+    """Raised out of `turn` by what turned out to be no turn at all (a delivery handled
+    before): neither counted nor logged."""
+
+
 @contextmanager
 def turn(platform: str, action: str | None = None) -> Iterator[None]:
     """Around one Engine.handle: counted once, by the intent `intent()` noted (a card action,
@@ -261,16 +266,25 @@ def turn(platform: str, action: str | None = None) -> Iterator[None]:
     noted = ["card" if card else "home" if action == "home" else "unlinked"]
     token = _intent.set(noted)
     started = time.perf_counter()
+    counted = True
     try:
         yield
+    except NotATurn:
+        counted = False
+        raise
     finally:
         _intent.reset(token)
-        intent = _one_of(noted[0], INTENTS)
-        elapsed = round((time.perf_counter() - started) * 1000, 2)
-        turn_log.info("turn", extra={"platform": _one_of(platform, PLATFORMS),
-                                     "intent": intent, "ms": elapsed})
-        if _metrics is not None:
-            _metrics.turns.labels(_one_of(platform, PLATFORMS), intent).inc()
+        if counted:
+            _counted(platform, noted[0], started)
+
+
+def _counted(platform: str, noted: str, started: float) -> None:
+    intent = _one_of(noted, INTENTS)
+    elapsed = round((time.perf_counter() - started) * 1000, 2)
+    turn_log.info("turn", extra={"platform": _one_of(platform, PLATFORMS), "intent": intent,
+                                 "ms": elapsed})
+    if _metrics is not None:
+        _metrics.turns.labels(_one_of(platform, PLATFORMS), intent).inc()
 
 
 def intent(name: object, action: str | None = None) -> None:

@@ -40,6 +40,7 @@ from core.conversation.types import (
     REFUSE,
     Choice,
     Inbound,
+    Redelivered,
     Reply,
     card_action,
 )
@@ -89,9 +90,13 @@ class Engine:
     def _handle(self, inbound: Inbound) -> Reply:
         card = card_action(inbound.action) if inbound.action else None
         if card is not None or inbound.action == HOME:
+            if inbound.arrival is not None:
+                with self.app.unit_of_work() as uow:
+                    self._arrived(uow, inbound)
             return private(self._outside_dialogue(inbound, card))
         try:
             with self.app.unit_of_work() as uow:
+                self._arrived(uow, inbound)
                 officer = self.officer_for(uow, inbound)
                 if officer is None:
                     return private(self._unlinked(uow, inbound))
@@ -108,9 +113,17 @@ class Engine:
         except DomainError as exc:
             return private(self._refusal(inbound, exc))
 
+    @staticmethod
+    def _arrived(uow: UnitOfWork, inbound: Inbound) -> None:
+        """The front end's bookkeeping (Inbound.arrival), first in the turn's transaction."""
+        if inbound.arrival is not None and not inbound.arrival(uow.session):
+            raise Redelivered
+
     def _refusal(self, inbound: Inbound, exc: DomainError) -> Reply:
-        """A refused action ends its flow, in a fresh transaction, and says why."""
+        """A refused action ends its flow, in a fresh transaction, and says why (the turn's
+        bookkeeping rolled back with it: recorded again here)."""
         with self.app.unit_of_work() as uow:
+            self._arrived(uow, inbound)
             officer = self.officer_for(uow, inbound)
             language = self._language(officer, inbound, None)
             state = uow.session.scalar(select(ConversationState).where(

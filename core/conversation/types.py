@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.metrics import NotATurn
+
 CONFIRM = "confirm"
 CANCEL = "cancel"
 APPROVE = "approve"
@@ -84,6 +86,17 @@ def unavailable(name: str) -> InboundFile:
     return InboundFile(name, None, None, UNAVAILABLE)
 
 
+Arrival = Callable[[Any], bool]
+"""A front end's bookkeeping for one delivery, called by the engine with the turn's own
+SQLAlchemy session before anything else (one transaction per message, not one for the
+bookkeeping and one for the turn): a redelivery check, where the sender can be reached. False:
+the delivery was handled before; the engine raises `Redelivered` and does nothing."""
+
+
+class Redelivered(NotATurn):
+    """The delivery was handled before (its `Inbound.arrival` said so): no turn, no answer."""
+
+
 Progress = Callable[[str], None]
 """Called by the engine, from its worker thread, with a line to show in place of the previous
 one (a long file being checked); the adapter posts it once and then updates it."""
@@ -125,6 +138,7 @@ class Inbound:
     locale: str | None = None
     files: tuple[InboundFile, ...] = ()
     progress: Progress | None = field(default=None, compare=False, repr=False)
+    arrival: Arrival | None = field(default=None, compare=False, repr=False)
 
     @property
     def platform(self) -> str:
