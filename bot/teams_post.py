@@ -112,12 +112,13 @@ class Poster:
             headers = {**headers, "Authorization": f"Bearer {bearer}"}
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
         try:
-            async with self._open().request(method, url, data=data, headers=headers) as answer:
+            async with self._open().request(method, url, data=data, headers=headers,
+                                            allow_redirects=False) as answer:
                 content = await answer.read()
                 status = answer.status
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise httpx.ConnectError(f"{method} {url.split('?')[0]}: {exc!r}") from exc
-        if status >= 400:
+        if status >= 300:  # httpx follows no redirect and raises for it, as for an error
             if status == 401:
                 self._token = None
             request = httpx.Request(method, url)

@@ -204,17 +204,21 @@ def test_failures_come_out_as_the_sdk_client_raises_them(connector: Recorder) ->
     url = f"http://127.0.0.1:{connector.server_address[1]}"
     closed = f"http://127.0.0.1:{free_port()}"
 
-    async def failures() -> tuple[int, type[BaseException]]:
+    async def failures() -> tuple[list[int], type[BaseException]]:
         ours = poster(Provider())
-        connector.statuses.append(404)
+        connector.statuses += [404, 302]
+        refused = []
         try:
-            with pytest.raises(httpx.HTTPStatusError) as refused:
-                await ours.create(url, "a:gone", wire.message(text="x"))
+            for _ in range(2):
+                with pytest.raises(httpx.HTTPStatusError) as error:
+                    await ours.create(url, "a:gone", wire.message(text="x"))
+                refused.append(error.value.response.status_code)
             with pytest.raises(httpx.TransportError) as unreachable:
                 await ours.create(closed, "a:1", wire.message(text="x"))
-            return refused.value.response.status_code, unreachable.type
+            return refused, unreachable.type
         finally:
             await ours.close()
 
-    status, kind = asyncio.run(failures())
-    assert status == 404 and issubclass(kind, httpx.HTTPError)
+    statuses, kind = asyncio.run(failures())
+    assert statuses == [404, 302] and issubclass(kind, httpx.HTTPError)
+    assert len(connector.seen) == 2  # the redirect not followed
