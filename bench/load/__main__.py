@@ -11,7 +11,8 @@ TPC-B-like tables (scale --scale) in database ``pgbench``. For each K, one after
   seconds (bench/load/worker.py).
 
 Prints a Markdown table (transactions/s, enroll/s, p50/p99, the itma/pgbench ratios, where the
-CPU goes) and the verdict against the targets at K = 4; writes bench/results/load.json.
+CPU goes) and the verdict against the targets at K = 4; writes bench/results/load.json
+(or ``--json PATH``).
 
 ``--raw`` adds a third side per K: the same unit of work in plain psycopg 3
 (bench/load/raw.py: the SQL text SQLAlchemy sends today, prepared, pipelined), the ceiling of a
