@@ -1,8 +1,10 @@
 """Teams front end on Microsoft's Teams SDK: activities in, Adaptive Cards out.
 
 The SDK authenticates every activity (the Bot Framework JWT against the connector's key set,
-refused when the key set cannot be fetched), routes it to the handlers here, and its API client
-posts to the Bot Connector. It is mounted in the one ASGI app through `StarletteAdapter`, the
+refused when the key set cannot be fetched) and routes it to the handlers here; messages and
+card updates go to the Bot Connector through `bot.teams_post` (the SDK's JSON and bot token over
+one aiohttp session), opening a conversation and mentions through the SDK's API client. It is
+mounted in the one ASGI app through `StarletteAdapter`, the
 SDK's HTTP-server-adapter protocol, and starts no server of its own.
 
 A message is answered 200 at once and worked on after, as Slack commands are acked first (once
