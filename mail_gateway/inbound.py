@@ -27,7 +27,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from core import clock, logs, metrics, phrases
+from core import clock, db, logs, metrics, phrases
 from core.app import App, UnitOfWork
 from core.db import DatabaseError
 from core.errors import DomainError
@@ -248,8 +248,7 @@ def _straight(app: App, readings: list[Reading]) -> list[Outcome] | None:
         with app.unit_of_work() as uow:
             _prepare(uow, readings)
             outcomes = [_unguarded(uow, reading) for reading in readings]
-            _mark_used(uow)
-            answers.write(uow)
+            _finish(uow)
         return outcomes
     except _Retry:
         _caution.careful = _Caution.AFTER_A_FAILURE
@@ -273,9 +272,18 @@ def _guarded(app: App, readings: list[Reading]) -> list[Outcome]:
     with app.unit_of_work() as uow:
         _prepare(uow, readings)
         outcomes = [_isolated(uow, reading) for reading in readings]
+        _finish(uow)
+    return outcomes
+
+
+def _finish(uow: UnitOfWork) -> None:
+    """The batch's last writes, the used tokens and the answers: nothing read back, so one
+    round trip on PostgreSQL (what the ORM still holds, an audit row, is flushed first: it
+    reads its new ids back)."""
+    uow.session.flush()
+    with db.pipelined(uow.session.connection()):
         _mark_used(uow)
         answers.write(uow)
-    return outcomes
 
 
 def _recorded(reading: Reading, outcome: Outcome) -> None:
@@ -397,12 +405,14 @@ def _use(uow: UnitOfWork, token: ReplyToken) -> None:
 
 
 def _mark_used(uow: UnitOfWork) -> None:
+    """One UPDATE of the batch's used tokens (a Core statement: their ORM objects already
+    hold used_at, and nothing is read back)."""
     used = uow.session.info.get(_USED)
     if used:
-        uow.session.execute(
-            update(ReplyToken).where(ReplyToken.token_hash.in_({t.token_hash for t in used}))
-            .values(used_at=uow.session.info[_NOW])
-            .execution_options(synchronize_session=False))
+        tokens = ReplyToken.__table__
+        uow.session.connection().execute(
+            update(tokens).where(tokens.c.token_hash.in_({t.token_hash for t in used}))
+            .values(used_at=uow.session.info[_NOW]))
 
 
 def _decide_reading(uow: UnitOfWork, reading: Reading) -> Outcome:

@@ -19,7 +19,8 @@ from core import clock, i18n, logs
 from core.app import App
 from core.models import OutboxMessage
 
-INSERT = insert(OutboxMessage.__table__)
+INSERT = insert(OutboxMessage.__table__).inline()
+"""Nothing read back (no RETURNING of the new id), so it may go in a pipeline (core.db)."""
 
 
 def _facts(context: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Date, and_, bindparam, exists, insert, select
 
-from core import clock, nrn
+from core import clock, db, nrn
 from core.app import UnitOfWork
 from core.errors import DomainError
 from core.models import (
@@ -414,7 +414,7 @@ def _subscription_param(name: str) -> Any:
     return bindparam(name, type_=_SUBSCRIPTIONS.c[column].type)
 
 
-SUBSCRIBE = insert(_SUBSCRIPTIONS).from_select(
+SUBSCRIBE = insert(_SUBSCRIPTIONS).inline().from_select(
     ["email", "language", "organisation_id", "created_at"],
     select(*(_subscription_param(n) for n in ("email", "language", "org", "now"))).where(
         ~exists().where(_SUBSCRIPTIONS.c.email == _subscription_param("email"),
@@ -427,11 +427,12 @@ def _subscribe(uow: UnitOfWork, request: RegistrationRequest, person: dict[str, 
     email = person["email"].lower()
     now = clock.now()
     connection = uow.session.connection()
-    connection.execute(SUBSCRIBE, {"email": email, "language": Language(person["language"]),
-                                   "org": request.organisation_id, "now": now})
-    connection.execute(outbox_rows.INSERT, outbox_rows.mail_row(
-        uow.app, email, person["language"], "mailing_list_subscribed",
-        {"name": f"{person['given_names']} {person['surname']}".strip()}, now))
+    with db.pipelined(connection):  # nothing read back: one round trip on PostgreSQL
+        connection.execute(SUBSCRIBE, {"email": email, "language": Language(person["language"]),
+                                       "org": request.organisation_id, "now": now})
+        connection.execute(outbox_rows.INSERT, outbox_rows.mail_row(
+            uow.app, email, person["language"], "mailing_list_subscribed",
+            {"name": f"{person['given_names']} {person['surname']}".strip()}, now))
 
 
 def refuse(uow: UnitOfWork, officer: Officer | Authority, request_id: int, reason: str | None,
