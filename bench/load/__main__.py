@@ -352,10 +352,21 @@ def summarise(raw: dict[str, Any]) -> dict[str, Any]:
             "kinds": kinds, "error_samples": [e for w in raw["workers"] for e in w["errors"]][:3]}
 
 
+def plan_cache(server: PostgresServer, database: str, plan_cache_mode: str) -> None:
+    """``--plan-cache-mode``: set on the copy for every connection the side opens to it."""
+    if plan_cache_mode != "auto":
+        import psycopg
+
+        with psycopg.connect(server.dsn(), autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{database}" SET plan_cache_mode = {plan_cache_mode}')
+
+
 def run_itma(server: PostgresServer, home: Path, plan: list[dict[str, Any]], k: int,
-             seconds: int, intake_http: bool = False) -> dict[str, Any]:
+             seconds: int, intake_http: bool = False,
+             plan_cache_mode: str = "auto") -> dict[str, Any]:
     database = f"load_k{k}"
     world.copy_database(server.dsn(), database)
+    plan_cache(server, database, plan_cache_mode)
     try:
         with serve_intake(home, server.url(database), intake_http) as intake:
             row = summarise(drive(server, home, database, plan, k, seconds, intake))
@@ -370,10 +381,11 @@ def run_itma(server: PostgresServer, home: Path, plan: list[dict[str, Any]], k: 
 
 
 def run_raw(server: PostgresServer, home: Path, plan: list[dict[str, Any]], k: int,
-            seconds: int) -> dict[str, Any]:
+            seconds: int, plan_cache_mode: str = "auto") -> dict[str, Any]:
     """The same unit of work in plain psycopg (bench/load/raw.py), on its own fresh copy."""
     database = f"raw_k{k}"
     world.copy_database(server.dsn(), database)
+    plan_cache(server, database, plan_cache_mode)
     try:
         row = summarise(drive(server, home, database, plan, k, seconds,
                               target=raw_worker.run))
@@ -604,6 +616,10 @@ def main() -> int:
                              "`itma-assistant serve` process instead of the core service")
     parser.add_argument("--json", type=Path, default=RESULTS / "load.json",
                         help="where to write the JSON report")
+    parser.add_argument("--plan-cache-mode", choices=("auto", "force_generic_plan"),
+                        default="auto",
+                        help="PostgreSQL's plan_cache_mode for the itma and raw sides' "
+                             "databases (pgbench's is left alone)")
     parser.add_argument("--raw", action="store_true",
                         help="also run the same unit of work in plain psycopg 3 "
                              "(bench/load/raw.py) per K, in the same run")
@@ -632,17 +648,18 @@ def main() -> int:
             wait_quiet(args.quiet_wait)
             runs.append({"k": k, "pgbench": theirs,
                          "itma": run_itma(server, home, info["plan"], k, args.seconds,
-                                          args.intake_http)})
+                                          args.intake_http, args.plan_cache_mode)})
             if args.raw:
                 wait_quiet(args.quiet_wait)
-                runs[-1]["raw"] = run_raw(server, home, info["plan"], k, args.seconds)
+                runs[-1]["raw"] = run_raw(server, home, info["plan"], k, args.seconds,
+                                          args.plan_cache_mode)
     plan = info.pop("plan")
     info["plan_officers"] = [{"email": o["email"], "organisations": o["organisations"],
                               "collaborators": len(o["collaborators"]),
                               "sessions": len(o["sessions"])} for o in plan]
     report = {"args": {"seconds": args.seconds, "ks": args.ks, "scale": args.scale,
                        "quiet_wait": args.quiet_wait, "intake_http": args.intake_http,
-                       "raw": args.raw},
+                       "raw": args.raw, "plan_cache_mode": args.plan_cache_mode},
               "cpus": os.cpu_count(), "versions": versions(version),
               "server_settings": server_settings,
               "mix": {"enroll": load_worker.ENROLL_SHARE, "unenroll": load_worker.UNENROLL_SHARE,

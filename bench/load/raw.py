@@ -60,7 +60,15 @@ RULES = {"kind_1": "on_demand", "state_1": "cancelled",
 
 
 class Refused(Exception):
-    """A guard matched nothing: the transaction is rolled back (see the module's docstring)."""
+    """A guard matched nothing (see the module's docstring). ``wrote``: whether the transaction
+    wrote anything before; if not it ends with COMMIT, which is the same for the database and
+    keeps the connection's prepared statements — psycopg deallocates all of them at a ROLLBACK
+    (its own rule, ``_preparing.py``), and every statement is then parsed and custom-planned
+    again: about a third of the server's time per transaction in ``bench.load.statements``."""
+
+    def __init__(self, code: str, *, wrote: bool = True) -> None:
+        super().__init__(code)
+        self.wrote = wrote
 
 
 def _now() -> Any:
@@ -152,7 +160,10 @@ class RawWorker:
             result, outcome = work()
             self.conn.commit()
         except (Refused, DomainError) as exc:
-            self.conn.rollback()
+            if isinstance(exc, Refused) and not exc.wrote:
+                self.conn.commit()
+            else:
+                self.conn.rollback()
             outcome = f"refused:{exc.code if isinstance(exc, DomainError) else exc}"
         except Exception as exc:
             outcome = f"error:{type(exc).__name__}"
@@ -214,7 +225,7 @@ class RawWorker:
         seat = self.one(sql, {**RULES, **where, **Q.orgs_params(orgs), "pid": person_id,
                               "today": clock.today(), "now": now})
         if seat is None:
-            raise Refused("guard")
+            raise Refused("guard", wrote=wish)  # approve decided the request before
         sid, starts_on, ends_on, place, capacity, _taken, code, titles = seat[:8]
         surname, given_names, sex, email, language, cancelled_id = seat[8:]
         if cancelled_id is not None:
@@ -272,7 +283,7 @@ class RawWorker:
                 **{f"state_1_{n}": s for n, s in enumerate(ACTIVE, 1)},
                 "state_2_1": "option", "state_2_2": "offered", **Q.orgs_params(orgs)})
             if seat is None:
-                raise Refused("guard")
+                raise Refused("guard", wrote=False)
             sid, starts_on, ends_on, place, capacity, taken, code, titles = seat[:8]
             surname, given_names, _sex, email, language, person_id, from_state = seat[8:]
             session = {"id": sid, "starts_on": starts_on, "ends_on": ends_on, "place": place,

@@ -137,7 +137,7 @@ def approve(w: RawWorker, officer_id: int, request_id: int) -> tuple[int, str]:
         "state": "approved", "oid": officer_id, "now": _now(), "reason": None,
         "rid": request_id, "state_1": "pending", **Q.orgs_params(orgs)})
     if row is None:
-        raise Refused("guard")
+        raise Refused("guard", wrote=False)
     organisation_id, person, encrypted, wants = row[2], row[3], row[4], row[5]
     organisation_code = row[11]
     code, start = wish_of(wants if isinstance(wants, dict) else {})

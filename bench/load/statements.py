@@ -27,6 +27,7 @@ import psycopg
 from bench.load import raw_sql, world
 from bench.load.__main__ import postgres_cpu
 from bench.load.raw import RULES, RawWorker, _now
+from bench.load.worker import Worker
 from core import clock
 from tests.support.postgres import postgres
 
@@ -56,7 +57,7 @@ def label_of(query: str, known: dict[str, str]) -> str:
     return known.get(_key(NUMBERED.sub("$", query)), " ".join(query.split())[:60])
 
 
-REPORT = """SELECT query, calls, mean_exec_time, total_exec_time, total_plan_time, rows,
+REPORT = """SELECT query, calls, plans, mean_exec_time, total_exec_time, total_plan_time, rows,
        shared_blks_hit, shared_blks_read
 FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = %s)
 ORDER BY total_exec_time DESC"""
@@ -66,14 +67,14 @@ def statement_table(dsn: str, database: str, transactions: int) -> list[str]:
     known = labels()
     with psycopg.connect(dsn) as conn:
         rows = conn.execute(REPORT, (database,)).fetchall()
-    total = sum(r[3] for r in rows) or 1.0
-    lines = [f"| statement | calls | mean µs | total ms | share | plan ms | rows/call | "
+    total = sum(r[4] for r in rows) or 1.0
+    lines = [f"| statement | calls | planned | mean µs | total ms | share | plan ms | rows/call | "
              f"blocks hit/call | read | µs per bench tx ({transactions:,} tx) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for query, calls, mean, total_ms, plan, nrows, hit, read in rows:
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for query, calls, plans, mean, total_ms, plan, nrows, hit, read in rows:
         if calls < 5:
             continue
-        lines.append(f"| {label_of(query, known)} | {calls:,} | {mean * 1000:.0f} | "
+        lines.append(f"| {label_of(query, known)} | {calls:,} | {plans:,} | {mean * 1000:.0f} | "
                      f"{total_ms:.0f} | {total_ms / total:.1%} | {plan:.0f} | "
                      f"{nrows / calls:.2f} | {hit / calls:.1f} | {read} | "
                      f"{total_ms * 1000 / max(1, transactions):.0f} |")
@@ -120,6 +121,8 @@ def explain(dsn: str, plan: list[dict[str, Any]]) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.load.statements")
     parser.add_argument("--operations", type=int, default=3000)
+    parser.add_argument("--side", choices=("raw", "itma"), default="raw",
+                        help="the plain-SQL worker (raw.py) or the services' (worker.py)")
     parser.add_argument("--generic-plans", action="store_true",
                         help="plan_cache_mode = force_generic_plan for the worker's database: "
                              "prepared statements planned once, not at every execution")
@@ -147,8 +150,9 @@ def main() -> int:
             if args.generic_plans:
                 conn.execute(f"ALTER DATABASE {world.TEMPLATE}"
                              " SET plan_cache_mode = force_generic_plan")
-        worker = RawWorker({"seed": 11, "home": tmp, "url": url, "plan": info["plan"],
-                            "tag": "statements", "seconds": 0})
+        spec = {"seed": 11, "home": tmp, "url": url, "plan": info["plan"],
+                "tag": "statements", "seconds": 0}
+        worker: Any = RawWorker(spec) if args.side == "raw" else Worker(spec)
         for _ in range(100):  # warm: prepared statements, caches
             worker.operation()
         with psycopg.connect(dsn, autocommit=True) as conn:
@@ -159,12 +163,13 @@ def main() -> int:
             worker.operation()
         client_s = time.process_time() - client_before
         server_s = postgres_cpu(server) - server_before
-        worker.close()
+        worker.close() if args.side == "raw" else worker.app.close()
         transactions = len(worker.records)
         mode = "force_generic_plan" if args.generic_plans else "auto (the default)"
         if args.lapsed_index:
             mode += ", with the partial index for lapsed holds"
-        lines = [f"{transactions:,} transactions of the bench's mix by one plain-SQL worker, "
+        lines = [f"{transactions:,} transactions of the bench's mix by one "
+                 f"{'plain-SQL' if args.side == 'raw' else 'services (itma)'} worker, "
                  f"plan_cache_mode {mode}: client CPU {client_s * 1000 / transactions:.3f} ms/tx, "
                  f"server CPU (all of the cluster's processes) "
                  f"{server_s * 1000 / transactions:.3f} ms/tx; server time per statement "
