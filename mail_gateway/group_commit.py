@@ -6,9 +6,10 @@ and a hop to a worker thread. So the SMTP handlers do not decide: they queue the
 and wait. The first arrival opens a batch, which waits at most `max_wait` seconds for as many
 replies as the largest of the last batches held (the senders lately active), or `max_batch`; one
 thread then reads them all (outside any transaction) and decides them with
-`inbound.decide_all`: one transaction, one savepoint per reply, one commit. Only once that
-commit has returned is each handler given its own outcome, so no `250` is ever said for what
-is not committed.
+`inbound.decide_all`: one transaction, each reply as if in its own savepoint, one commit (the
+batch is decided straight; only when a reply fails is that transaction rolled back and the
+batch decided again with a savepoint per reply). Only once that commit has returned is each
+handler given its own outcome, so no `250` is ever said for what is not committed.
 
 When the database fails the batch (DatabaseError), every reply of it gets that error: its
 sender answers 451 and the MTA retries; nothing of the batch was committed. When the commit
