@@ -11,13 +11,15 @@ no unit of work — only psycopg, its prepared statements (``prepare=True``) and
 The connection stays in pipeline mode: a statement whose result is read costs one round trip
 (the fetch flushes what was queued before it), the others ride along, and the COMMIT sends the
 last writes with it. Round trips: enroll 4 (authority, seat, enrollment, rows + COMMIT),
-unenroll 4 (authority, seat, cancel + offer, rows + COMMIT), approve 6, submit 7.
+unenroll 4 (authority, seat, cancel + offer, rows + COMMIT), approve 6, submit 8.
 
 Where the services would word a refusal through the ORM path (a guard matched nothing: already
-enrolled, another session of the training, a known national number), this worker rolls back
-and records ``refused:guard`` — 2–3 % of enrolls in the bench's runs, so the refusal wording
-the ORM path pays is not counted here. The non-SQL work stays: the intake schema, the NRN
-vault (AES-GCM, HMAC), the reply token, the mail contexts and Message-IDs.
+enrolled, another session of the training, a known national number), this worker records
+``refused:guard`` (or ``refused:known_person``) without the ORM path's reads, and ends the
+transaction with COMMIT when nothing was written yet, ROLLBACK otherwise (see ``Refused``) —
+1–5 % of enrolls in the bench's runs, so the refusal wording is not counted here. The non-SQL
+work stays: the intake schema, the NRN vault (AES-GCM, HMAC), the reply token, the mail
+contexts and Message-IDs.
 """
 
 from __future__ import annotations

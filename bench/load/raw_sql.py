@@ -6,8 +6,8 @@ requests.submit through the ORM), byte for byte, ``%(name)s`` parameters and ``:
 included. ``{orgs}`` stands for an expanding ``IN`` list (``%(orgs_1)s::INTEGER, …``),
 rendered per number of the officer's organisations by ``in_orgs`` as SQLAlchemy renders it.
 ENROLL_AGAIN and MOVE_SEATS (rare paths, absent from a short run) are the psycopg dialect's
-rendering of the booking statements. tests/unit/test_bench_raw_sql.py checks that every
-statement the worker sends is one of these.
+rendering of the booking statements. tests/integration/test_bench_raw.py checks that every
+statement the services' worker sends in a committed transaction is one of these.
 """
 
 from __future__ import annotations
