@@ -72,8 +72,10 @@ class Headers:
 
     def addresses(self, names: Iterable[str]) -> list[str]:
         """Every address in these headers, read leniently: to recognise, never to trust."""
-        raw = [v[:MAX_ADDRESS_LIST] for n in names for v in self.all(n)]
-        return [address.strip() for _name, address in getaddresses(raw) if address]
+        raw = tuple(v[:MAX_ADDRESS_LIST] for n in names for v in self.all(n))
+        if sum(map(len, raw)) <= _CACHED_ADDRESSES:
+            return list(_addresses(raw))
+        return list(_addresses.__wrapped__(raw))
 
     def sender(self) -> tuple[str | None, str]:
         """(address, "") when From names one mailbox beyond doubt, else (None, why not).
@@ -95,6 +97,18 @@ class Headers:
             return " ".join(clean(str(make_header(decode_header(raw)))).split())
         except (ValueError, LookupError, UnicodeError):
             return raw
+
+
+_CACHED_ADDRESSES = 2000
+"""Address lists up to this length are remembered (a few MB at most), longer ones read anew."""
+
+
+@lru_cache(maxsize=1024)
+def _addresses(raw: tuple[str, ...]) -> tuple[str, ...]:
+    """Headers.addresses for these values: a pure function of them, and the same From is read
+    by three checks of every reply, and is the same in each reply of an officer (the address
+    parser is slow: a third of reading a reply was there)."""
+    return tuple(address.strip() for _name, address in getaddresses(list(raw)) if address)
 
 
 @lru_cache(maxsize=1024)
