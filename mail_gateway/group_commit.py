@@ -67,6 +67,8 @@ class GroupCommit:
         self._runner: asyncio.Task[None] | None = None
         self._grown: asyncio.Event | None = None
         self._recent: deque[int] = deque(maxlen=RECENT)
+        self._deciding = 0
+        self._peak = 0
 
     async def decide(self, raw: bytes, recipients: list[str]) -> Outcome:
         """This reply's outcome once its batch is committed; raises DatabaseError when it is
@@ -74,6 +76,7 @@ class GroupCommit:
         loop = asyncio.get_running_loop()
         item = _Pending(raw, recipients, loop.create_future())
         self._pending.append(item)
+        self._peak = max(self._peak, len(self._pending) + self._deciding)
         if self._grown is not None and len(self._pending) >= self._wanted():
             self._grown.set()
         if self._runner is None or self._runner.done():
@@ -81,8 +84,10 @@ class GroupCommit:
         return await item.future
 
     def _wanted(self) -> int:
-        """The largest of the last batches: the senders lately active. (The last batch alone
-        would split 8 senders into two batches of 4 for good, once one batch left early.)"""
+        """The most replies lately in flight at once (queued or being decided): the senders
+        lately active. (The size of the last batches alone would split 8 senders into two
+        batches of 4 for good, once one batch left early: each half arrives while the other is
+        decided, and a batch of 4 is always ready. Seen on PostgreSQL, 400 batches of 4.)"""
         return min(max(self._recent, default=self.max_batch), self.max_batch)
 
     async def _gather(self) -> None:
@@ -102,7 +107,8 @@ class GroupCommit:
             await self._gather()
             batch = self._pending[:self.max_batch]
             del self._pending[:len(batch)]
-            self._recent.append(len(batch))
+            self._recent.append(max(len(batch), self._peak))
+            self._peak, self._deciding = len(self._pending), len(batch)
             try:
                 outcomes = await asyncio.to_thread(self._decide, batch)
             except BaseException as exc:
@@ -112,6 +118,8 @@ class GroupCommit:
                 if not isinstance(exc, Exception):
                     raise
                 continue
+            finally:
+                self._deciding = 0
             for item, outcome in zip(batch, outcomes, strict=True):
                 if not item.future.done():
                     item.future.set_result(outcome)
