@@ -193,7 +193,11 @@ class Database:
                 except BaseException:
                     _end_failed(session)
                     raise
-                session.commit()
+                try:
+                    session.commit()
+                except BaseException:
+                    session.rollback()  # as SQLAlchemy's `with session.begin()` does
+                    raise
         except OperationalError as exc:
             metrics.database_error(self.engine.dialect.name)
             raise DatabaseError(_describe(exc)) from exc
