@@ -6,10 +6,12 @@ Light to import, like cli.main: the App (SQLAlchemy, the models) is imported by 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import sys
+import weakref
 from collections.abc import Callable
 from logging.handlers import RotatingFileHandler
 from typing import TYPE_CHECKING, Any
@@ -93,6 +95,9 @@ def secure_home(settings: Settings) -> None:
                           f"{exc.strerror}") from exc
 
 
+_apps: weakref.WeakSet[App] = weakref.WeakSet()
+
+
 def make_app(check_schema: bool = True) -> App:
     from core.app import App
 
@@ -100,9 +105,18 @@ def make_app(check_schema: bool = True) -> App:
     secure_home(settings)
     setup_logging(settings)
     app = App(settings)
+    _apps.add(app)
     if check_schema:
         app.db.check_schema()
     return app
+
+
+def close_apps() -> None:
+    """Close the database connections of every App this process made and still holds (the
+    console script's fast exit, cli.main.entry); a failure to close is no reason to fail."""
+    for app in list(_apps):
+        with contextlib.suppress(Exception):
+            app.close()
 
 
 def print_json(value: Any) -> None:

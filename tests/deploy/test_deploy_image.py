@@ -273,7 +273,7 @@ def test_the_wheel_carries_what_the_program_reads(unpacked_wheel: Path) -> None:
                         for p in (unpacked_wheel / folder).rglob("*") if p.is_file())
         assert here and packed == here, folder
     entry_points = next(unpacked_wheel.glob("*.dist-info")) / "entry_points.txt"
-    assert "itma-assistant = cli.main:main" in entry_points.read_text()
+    assert "itma-assistant = cli.main:entry" in entry_points.read_text()
 
 
 def test_the_installed_program_migrates_and_serves(unpacked_wheel: Path, database_url: str,
