@@ -43,9 +43,13 @@ def _row(app: App, channel: str, to: str, language: str, template: str,
 
 
 def mail_row(app: App, to: str, language: str, template: str, context: dict[str, Any],
-             now: datetime | None = None) -> dict[str, Any]:
-    """The row `UnitOfWork.enqueue_mail` writes (without a reply token)."""
-    return _row(app, "mail", to, language, template, context, uuid.uuid4().hex, now)
+             now: datetime | None = None, token: str | None = None) -> dict[str, Any]:
+    """The row `UnitOfWork.enqueue_mail` writes; a reply token goes, as there, into the
+    Message-ID and the facts (the Reply-To address is made from them at delivery)."""
+    if token is None:
+        return _row(app, "mail", to, language, template, context, uuid.uuid4().hex, now)
+    return _row(app, "mail", to, language, template, {**context, "reply_token": token},
+                f"{uuid.uuid4().hex[:16]}.{token}", now)
 
 
 def chat_row(app: App, platform: str, to: str, language: str, template: str,

@@ -11,6 +11,9 @@ import hashlib
 import re
 import secrets
 from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import insert
 
 from core import clock
 from core.app import UnitOfWork
@@ -35,6 +38,19 @@ def token_hash(token: str) -> str:
 def redact(text: str) -> str:
     """The text with every reply token replaced, for listings and logs."""
     return _IN_TEXT.sub(REDACTED, text)
+
+
+INSERT = insert(ReplyToken.__table__).inline()
+"""Nothing read back (the key is the token's hash), so it may go in a pipeline (core.db)."""
+
+
+def issued_row(officer_id: int, request_id: int) -> tuple[str, dict[str, Any]]:
+    """(a new token, the row `issue` writes for it) for a caller that inserts rows itself."""
+    token = new_token()
+    return token, {"token_hash": token_hash(token), "officer_id": officer_id,
+                   "request_id": request_id, "kind": "registration", "access_request_id": None,
+                   "created_at": clock.now(), "expires_at": clock.now() + VALIDITY,
+                   "used_at": None}
 
 
 def issue(uow: UnitOfWork, officer: Officer, request: RegistrationRequest) -> str:
