@@ -108,13 +108,11 @@ def _approve_decided(uow: UnitOfWork, auth: Authority, request: RegistrationRequ
     wish, typed = requests.wanted(request), requests.typed_person(request)
     if not wish.complete or (wish.kind == "mailing_list" and not requests._deliverable(typed)):
         raise DomainError("request_malformed", id=request_id)
-    if wish.kind == "mailing_list":
-        requests._subscribe(uow, request, typed)
-        uow.audit("request.approved", "request", request_id, auth,  # type: ignore[arg-type]
-                  via=via, reason=None)
-        return request, None
     approved = booking.audit_row(auth, "request.approved", "request", request_id, via=via,
                                  reason=None)
+    if wish.kind == "mailing_list":
+        requests._subscribe(uow, request, typed, audit=[approved])
+        return request, None
     person_id = _new_person(uow, auth, requests, request, organisation_code, wish)
     if person_id is None:  # known national number: the ORM path checks the names
         session_id = requests._session_id(uow, auth, wish)

@@ -448,7 +448,9 @@ SUBSCRIBE = insert(_SUBSCRIPTIONS).inline().from_select(
 (it was a SELECT, then an ORM object whose flush cost more Python than both statements)."""
 
 
-def _subscribe(uow: UnitOfWork, request: RegistrationRequest, person: dict[str, str]) -> None:
+def _subscribe(uow: UnitOfWork, request: RegistrationRequest, person: dict[str, str],
+               audit: Sequence[dict[str, Any]] = ()) -> None:
+    """The subscription, its mail and the caller's `audit` rows, sent together."""
     email = person["email"].lower()
     now = clock.now()
     connection = uow.session.connection()
@@ -458,6 +460,8 @@ def _subscribe(uow: UnitOfWork, request: RegistrationRequest, person: dict[str, 
         connection.execute(outbox_rows.INSERT, outbox_rows.mail_row(
             uow.app, email, person["language"], "mailing_list_subscribed",
             {"name": f"{person['given_names']} {person['surname']}".strip()}, now))
+        if audit:
+            connection.execute(booking.INSERT_AUDIT, list(audit))
 
 
 def refuse(uow: UnitOfWork, officer: Officer | Authority, request_id: int, reason: str | None,
