@@ -38,6 +38,8 @@ NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 NRN = nrn.generate(random.Random(6))
 OTHER_NRN = nrn.generate(random.Random(7), birth_date=datetime(2003, 2, 1).date())
 
+# A module's tests run on one worker, in order (`make test` runs pytest-xdist with `--dist
+# loadfile`), so the last one sees every reason the others tested.
 TESTED_REASONS: set[str] = set()
 """Filled by :func:`refused`; the last test checks that every reason was exercised."""
 
