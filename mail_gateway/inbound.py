@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 
@@ -245,11 +246,7 @@ class _Retry(Exception):
 def _straight(app: App, readings: list[Reading]) -> list[Outcome] | None:
     """The batch without a savepoint per reply, or None (nothing committed) when one failed."""
     try:
-        with app.unit_of_work() as uow:
-            _prepare(uow, readings)
-            outcomes = [_unguarded(uow, reading) for reading in readings]
-            _finish(uow)
-        return outcomes
+        return _in_one_transaction(app, readings, _unguarded)
     except _Retry:
         _caution.careful = _Caution.AFTER_A_FAILURE
         return None
@@ -269,9 +266,16 @@ def _unguarded(uow: UnitOfWork, reading: Reading) -> Outcome:
 
 def _guarded(app: App, readings: list[Reading]) -> list[Outcome]:
     """The batch with a savepoint per reply: one that fails is rolled back alone."""
+    return _in_one_transaction(app, readings, _isolated)
+
+
+def _in_one_transaction(app: App, readings: list[Reading],
+                        decide: Callable[[UnitOfWork, Reading], Outcome]) -> list[Outcome]:
+    """The batch's reads first, then each reading decided by `decide`, then its last writes;
+    committed when this returns."""
     with app.unit_of_work() as uow:
         _prepare(uow, readings)
-        outcomes = [_isolated(uow, reading) for reading in readings]
+        outcomes = [decide(uow, reading) for reading in readings]
         _finish(uow)
     return outcomes
 
