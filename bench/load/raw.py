@@ -39,14 +39,12 @@ from psycopg.types.json import Json
 
 from bench.load import raw_sql as Q
 from bench.load.worker import (
-    BYE_TIMEOUT_S,
     ENROLL_SHARE,
     UNENROLL_SHARE,
-    WARMUP_OPERATIONS,
     Record,
     Worker,
-    cpu_seconds,
 )
+from bench.load.worker import run as worker_run
 from core import clock, i18n, nrn
 from core.config import load_settings
 from core.errors import DomainError
@@ -383,37 +381,5 @@ def wish_of(wants: Any) -> tuple[str, date]:
 
 
 def run(spec: dict[str, Any], conn: Connection) -> None:
-    """The process target, as worker.run: warm up, ready, wait for the start, loop, report."""
-    worker = None
-    try:
-        worker = RawWorker(spec)
-        for _ in range(WARMUP_OPERATIONS):
-            worker.operation()
-        warm = len(worker.records)
-        worker.records.clear()
-        conn.send({"ready": True, "warmup_transactions": warm})
-        start = conn.recv()
-        delay = start - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        worker.origin = start
-        end = start + float(spec["seconds"])
-        cpu_before, statements_before = cpu_seconds(), worker.statements
-        while time.monotonic() < end:
-            worker.operation()
-        finished = time.monotonic()
-        conn.send({"records": worker.records, "cpu_s": cpu_seconds() - cpu_before,
-                   "statements": worker.statements - statements_before,
-                   "finished_s": finished - start, "errors": worker.errors})
-        with contextlib.suppress(EOFError, OSError):
-            if conn.poll(BYE_TIMEOUT_S):
-                conn.recv()
-    except EOFError:
-        pass
-    except Exception:
-        with contextlib.suppress(OSError):
-            conn.send({"error": traceback.format_exc(limit=8)})
-    finally:
-        if worker is not None:
-            worker.close()
-        conn.close()
+    """The process target: worker.run's loop, with the plain-SQL worker."""
+    worker_run(spec, conn, make=RawWorker)

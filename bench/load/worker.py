@@ -220,11 +220,18 @@ class Worker:
             self.request(officer)
 
 
-def run(spec: dict[str, Any], conn: Connection) -> None:
-    """The process target: warm up, report ready, wait for the start, loop, send the records."""
+    def close(self) -> None:
+        self.app.close()
+        if self.intake is not None:
+            self.intake.close()
+
+
+def run(spec: dict[str, Any], conn: Connection, make: Any = Worker) -> None:
+    """The process target: warm up, report ready, wait for the start, loop, send the records.
+    `make`: the worker class (Worker, or raw.RawWorker for the plain-SQL side)."""
     worker = None
     try:
-        worker = Worker(spec)
+        worker = make(spec)
         for _ in range(WARMUP_OPERATIONS):
             worker.operation()
         warm = len(worker.records)
@@ -255,7 +262,5 @@ def run(spec: dict[str, Any], conn: Connection) -> None:
             conn.send({"error": traceback.format_exc(limit=8)})
     finally:
         if worker is not None:
-            worker.app.close()
-            if worker.intake is not None:
-                worker.intake.close()
+            worker.close()
         conn.close()
