@@ -364,35 +364,34 @@ def plan_cache(server: PostgresServer, database: str, plan_cache_mode: str) -> N
 def run_itma(server: PostgresServer, home: Path, plan: list[dict[str, Any]], k: int,
              seconds: int, intake_http: bool = False,
              plan_cache_mode: str = "auto") -> dict[str, Any]:
-    database = f"load_k{k}"
-    world.copy_database(server.dsn(), database)
-    plan_cache(server, database, plan_cache_mode)
-    try:
-        with serve_intake(home, server.url(database), intake_http) as intake:
-            row = summarise(drive(server, home, database, plan, k, seconds, intake))
-        row["submit_via"] = "HTTP /intake/registrations" if intake_http else "core service"
-        row["database_after"] = world.outcome_counts(server.dsn(database))
-    finally:
-        world.drop_database(server.dsn(), database)
-    log(f"  itma    K={k}: {row['tps']} tx/s ({row['enroll_tps']} enroll/s), "
-        f"p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms, {row['refused']} refused, "
-        f"{row['errors']} errors, machine {row['machine_busy']:.0%} busy")
-    return row
+    """The core services' workers (bench/load/worker.py), on a fresh copy of the world."""
+    return _run_side("itma", "load", load_worker.run, server, home, plan, k, seconds,
+                     intake_http, plan_cache_mode)
 
 
 def run_raw(server: PostgresServer, home: Path, plan: list[dict[str, Any]], k: int,
             seconds: int, plan_cache_mode: str = "auto") -> dict[str, Any]:
     """The same unit of work in plain psycopg (bench/load/raw.py), on its own fresh copy."""
-    database = f"raw_k{k}"
+    return _run_side("raw SQL", "raw", raw_worker.run, server, home, plan, k, seconds, False,
+                     plan_cache_mode)
+
+
+def _run_side(label: str, prefix: str, target: Any, server: PostgresServer, home: Path,
+              plan: list[dict[str, Any]], k: int, seconds: int, intake_http: bool,
+              plan_cache_mode: str) -> dict[str, Any]:
+    database = f"{prefix}_k{k}"
     world.copy_database(server.dsn(), database)
     plan_cache(server, database, plan_cache_mode)
     try:
-        row = summarise(drive(server, home, database, plan, k, seconds,
-                              target=raw_worker.run))
+        with serve_intake(home, server.url(database), intake_http) as intake:
+            row = summarise(drive(server, home, database, plan, k, seconds, intake,
+                                  target=target))
+        if target is load_worker.run:
+            row["submit_via"] = "HTTP /intake/registrations" if intake_http else "core service"
         row["database_after"] = world.outcome_counts(server.dsn(database))
     finally:
         world.drop_database(server.dsn(), database)
-    log(f"  raw SQL K={k}: {row['tps']} tx/s ({row['enroll_tps']} enroll/s), "
+    log(f"  {label:<7} K={k}: {row['tps']} tx/s ({row['enroll_tps']} enroll/s), "
         f"p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms, {row['refused']} refused, "
         f"{row['errors']} errors, machine {row['machine_busy']:.0%} busy")
     return row
