@@ -73,6 +73,10 @@ class Nginx:
     http_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
+    def __post_init__(self) -> None:
+        while self.http_port == self.https_port:  # the kernel may hand out one free port twice
+            self.http_port = free_port()
+
     @property
     def conf(self) -> Path:
         return self.prefix / "nginx.conf"
